@@ -1,0 +1,113 @@
+// Short-lived access tokens: asymmetric JWTs (ES256/EdDSA) with kid, issuer, audience and typ.
+// Keys come from config so they can rotate: the first key signs, every listed key verifies.
+// Outside production, with no keys configured, an ephemeral key pair is made per process.
+import type { CryptoKey, JWK } from 'jose';
+import { config } from '../config.ts';
+import { AppError } from '../errors.ts';
+import type { Principal } from './principal.ts';
+
+const ACCESS_TOKEN_TYP = 'at+jwt';
+
+interface KeyRing {
+  signing: { kid: string; alg: string; key: CryptoKey };
+  verifying: Map<string, { alg: string; key: CryptoKey }>;
+}
+
+let ringPromise: Promise<KeyRing> | undefined;
+
+async function loadKeyRing(): Promise<KeyRing> {
+  const jose = await import('jose');
+  const cfg = config();
+  let jwks: JWK[];
+  if (cfg.JWT_SIGNING_KEYS) {
+    jwks = JSON.parse(cfg.JWT_SIGNING_KEYS) as JWK[];
+  } else {
+    if (cfg.NODE_ENV === 'production') throw new Error('JWT_SIGNING_KEYS must be set in production');
+    const { privateKey } = await jose.generateKeyPair('ES256', { extractable: true });
+    jwks = [{ ...(await jose.exportJWK(privateKey)), kid: 'ephemeral', alg: 'ES256' }];
+  }
+  if (jwks.length === 0) throw new Error('JWT_SIGNING_KEYS holds no keys');
+  const verifying = new Map<string, { alg: string; key: CryptoKey }>();
+  let signing: KeyRing['signing'] | undefined;
+  for (const jwk of jwks) {
+    const alg = jwk.alg ?? (jwk.crv === 'Ed25519' ? 'EdDSA' : 'ES256');
+    if (!jwk.kid || !['ES256', 'EdDSA'].includes(alg)) {
+      throw new Error('Every JWT signing key needs a kid and alg ES256 or EdDSA');
+    }
+    const privateKey = (await jose.importJWK(jwk, alg)) as CryptoKey;
+    const { d: _d, ...publicJwk } = jwk;
+    const publicKey = (await jose.importJWK(publicJwk, alg)) as CryptoKey;
+    verifying.set(jwk.kid, { alg, key: publicKey });
+    signing ??= { kid: jwk.kid, alg, key: privateKey };
+  }
+  return { signing: signing as KeyRing['signing'], verifying };
+}
+
+function keyRing(): Promise<KeyRing> {
+  ringPromise ??= loadKeyRing();
+  return ringPromise;
+}
+
+export async function issueAccessToken(principal: Principal): Promise<{ token: string; expiresIn: number }> {
+  const jose = await import('jose');
+  const cfg = config();
+  const { signing } = await keyRing();
+  const expiresIn = principal.kind === 'child' ? cfg.CHILD_TOKEN_TTL_SECONDS : cfg.ACCESS_TOKEN_TTL_SECONDS;
+  const claims =
+    principal.kind === 'child' ? { kind: 'child', pid: principal.parentId } : { kind: 'parent' };
+  const token = await new jose.SignJWT(claims)
+    .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: ACCESS_TOKEN_TYP })
+    .setSubject(principal.kind === 'child' ? principal.childId : principal.parentId)
+    .setIssuer(cfg.JWT_ISSUER)
+    .setAudience(cfg.JWT_AUDIENCE)
+    .setIssuedAt()
+    .setJti(crypto.randomUUID())
+    .setExpirationTime(`${expiresIn}s`)
+    .sign(signing.key);
+  return { token, expiresIn };
+}
+
+/** Verifies signature (only our algorithms and keys), issuer, audience, typ and expiry. */
+export async function verifyAccessToken(token: string): Promise<Principal> {
+  const jose = await import('jose');
+  const cfg = config();
+  const { verifying } = await keyRing();
+  try {
+    const { payload } = await jose.jwtVerify(
+      token,
+      async (header) => {
+        const entry = header.kid ? verifying.get(header.kid) : undefined;
+        if (!entry || entry.alg !== header.alg) throw new Error('unknown key');
+        return entry.key;
+      },
+      {
+        issuer: cfg.JWT_ISSUER,
+        audience: cfg.JWT_AUDIENCE,
+        algorithms: ['ES256', 'EdDSA'],
+        typ: ACCESS_TOKEN_TYP,
+        requiredClaims: ['sub', 'exp', 'iat'],
+      },
+    );
+    const sub = payload.sub as string;
+    if (payload.kind === 'parent') return { kind: 'parent', parentId: sub };
+    if (payload.kind === 'child' && typeof payload.pid === 'string') {
+      return { kind: 'child', childId: sub, parentId: payload.pid };
+    }
+    throw new Error('unknown token kind');
+  } catch (err) {
+    throw new AppError('invalid_token', 'The access token is invalid or expired', { cause: err });
+  }
+}
+
+/** Public half of the key ring, e.g. for a JWKS endpoint or tests. */
+export async function publicJwks(): Promise<{ keys: JWK[] }> {
+  const jose = await import('jose');
+  const { verifying } = await keyRing();
+  const keys: JWK[] = [];
+  for (const [kid, { alg, key }] of verifying) keys.push({ ...(await jose.exportJWK(key)), kid, alg, use: 'sig' });
+  return { keys };
+}
+
+export function resetKeyRingForTests(): void {
+  ringPromise = undefined;
+}

@@ -1,0 +1,72 @@
+// The only module that reads process.env. Parsed once, lazily, with zod; a bad value fails
+// loudly with the variable's name so a misconfigured deploy never starts half-working.
+import { z } from 'zod';
+
+const csv = z
+  .string()
+  .transform((s) =>
+    s
+      .split(',')
+      .map((p) => p.trim())
+      .filter(Boolean),
+  );
+const bool = z
+  .enum(['true', 'false', '1', '0'])
+  .transform((v) => v === 'true' || v === '1');
+
+const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** postgresql:// URL. Unset in Cloud Functions (the connector is used) and for the embedded DB. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Cloud SQL instance connection name (project:region:instance): connect via the connector. */
+  INSTANCE_CONNECTION_NAME: z.string().regex(/^[^:]+:[^:]+:[^:]+$/).optional(),
+  DB_NAME: z.string().default('brainspark'),
+  /** IAM database user (service account email without .gserviceaccount.com). */
+  DB_IAM_USER: z.string().optional(),
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(5),
+  /** Folder of the embedded PGlite database used by `npm start` without DATABASE_URL. */
+  EMBEDDED_DB_DIR: z.string().default('.data/pglite'),
+  PORT: z.coerce.number().int().min(1).max(65535).default(8080),
+  REDIS_URL: z.string().url().optional(),
+  CORS_ORIGINS: csv.default([]),
+  GOOGLE_CLOUD_PROJECT: z.string().optional(),
+  PUBSUB_ALERTS_TOPIC: z.string().default('parent-alerts'),
+  JOB_MAX_EVENT_AGE_SECONDS: z.coerce.number().int().positive().default(3600),
+  ENABLE_TEST_ROUTES: bool.default(false),
+  /** JSON array of private JWKs (ES256 or EdDSA, each with a `kid`); the first signs, all verify. */
+  JWT_SIGNING_KEYS: z.string().optional(),
+  JWT_ISSUER: z.string().default('https://auth.brainspark.app'),
+  JWT_AUDIENCE: z.string().default('brainspark-api'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
+  CHILD_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(14_400).default(3600),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function parseConfig(env: NodeJS.ProcessEnv): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+      .join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  return result.data;
+}
+
+let cached: Config | undefined;
+
+export function config(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** Tests and the local server change the environment before first use; this forgets the cache. */
+export function resetConfigForTests(): void {
+  cached = undefined;
+}

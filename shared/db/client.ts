@@ -1,0 +1,72 @@
+// One lazily created pg pool and Prisma client per process, reused across invocations.
+// Heavy modules (generated Prisma client, Cloud SQL connector) are imported on first use
+// so a function's cold start only pays for what it touches.
+import pg from 'pg';
+import { config } from '../config.ts';
+import type { PrismaClient } from './generated/prisma/client.ts';
+
+export type Db = PrismaClient;
+
+let poolPromise: Promise<pg.Pool> | undefined;
+let prismaPromise: Promise<PrismaClient> | undefined;
+let closeConnector: (() => void) | undefined;
+
+async function createPool(): Promise<pg.Pool> {
+  const cfg = config();
+  const common = { max: cfg.DB_POOL_MAX, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 };
+  if (cfg.DATABASE_URL) {
+    return new pg.Pool({ connectionString: cfg.DATABASE_URL, ...common });
+  }
+  if (cfg.INSTANCE_CONNECTION_NAME) {
+    const { Connector, IpAddressTypes, AuthTypes } = await import('@google-cloud/cloud-sql-connector');
+    const connector = new Connector();
+    closeConnector = () => connector.close();
+    const options = await connector.getOptions({
+      instanceConnectionName: cfg.INSTANCE_CONNECTION_NAME,
+      ipType: IpAddressTypes.PRIVATE,
+      authType: AuthTypes.IAM,
+    });
+    return new pg.Pool({ ...options, user: cfg.DB_IAM_USER, database: cfg.DB_NAME, ...common });
+  }
+  throw new Error('No database configured: set DATABASE_URL or INSTANCE_CONNECTION_NAME');
+}
+
+export function getPool(): Promise<pg.Pool> {
+  poolPromise ??= createPool().catch((err: unknown) => {
+    poolPromise = undefined; // let the next invocation retry instead of caching a failure
+    throw err;
+  });
+  return poolPromise;
+}
+
+export function getPrisma(): Promise<PrismaClient> {
+  prismaPromise ??= (async () => {
+    const [{ PrismaClient }, { PrismaPg }, pool] = await Promise.all([
+      import('./generated/prisma/client.ts'),
+      import('@prisma/adapter-pg'),
+      getPool(),
+    ]);
+    return new PrismaClient({ adapter: new PrismaPg(pool) });
+  })().catch((err: unknown) => {
+    prismaPromise = undefined;
+    throw err;
+  });
+  return prismaPromise;
+}
+
+/** Points this process at a given pool (tests, the local server's embedded database). */
+export function useDatabasePool(pool: pg.Pool): void {
+  poolPromise = Promise.resolve(pool);
+  prismaPromise = undefined;
+}
+
+export async function closeDatabase(): Promise<void> {
+  const prisma = prismaPromise;
+  const pool = poolPromise;
+  prismaPromise = undefined;
+  poolPromise = undefined;
+  if (prisma) await (await prisma).$disconnect().catch(() => undefined);
+  if (pool) await (await pool).end().catch(() => undefined);
+  closeConnector?.();
+  closeConnector = undefined;
+}

@@ -1,0 +1,281 @@
+// The one way to define an HTTP function: routes declare method, path, who may call and zod
+// schemas for input; the handler calls a domain service and returns data. Everything about
+// HTTP (parsing, auth, CORS, problem+json errors, logging) happens here, once.
+import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import * as ff from '@google-cloud/functions-framework';
+import type { Request, Response } from '@google-cloud/functions-framework';
+import type { z } from 'zod';
+import { verifyAccessToken } from '../auth/access-token.ts';
+import type { AuthMode, Principal } from '../auth/principal.ts';
+import { config } from '../config.ts';
+import { AppError, type FieldError, isAppError, titleFor } from '../errors.ts';
+import { errorFields, type Logger, logger } from '../log.ts';
+import { installMalformedBodyHandler } from './body-errors.ts';
+
+export const MAX_BODY_BYTES = 100 * 1024;
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type AnySchema = z.ZodType;
+
+export interface RouteContext<B, Q, P, A extends AuthMode> {
+  body: B;
+  query: Q;
+  params: P;
+  principal: A extends 'public' ? Principal | null : Principal;
+  requestId: string;
+  log: Logger;
+  ip: string | undefined;
+  userAgent: string | undefined;
+  headers: IncomingHttpHeaders;
+}
+
+export interface RouteResult {
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface RouteDefinition<
+  BS extends AnySchema | undefined,
+  QS extends AnySchema | undefined,
+  PS extends AnySchema | undefined,
+  A extends AuthMode,
+> {
+  method: Method;
+  /** Path relative to the function, e.g. `/children/:childId/session`. */
+  path: string;
+  auth: A;
+  body?: BS;
+  query?: QS;
+  params?: PS;
+  handler: (
+    ctx: RouteContext<
+      BS extends AnySchema ? z.output<BS> : undefined,
+      QS extends AnySchema ? z.output<QS> : Record<string, never>,
+      PS extends AnySchema ? z.output<PS> : Record<string, string>,
+      A
+    >,
+  ) => Promise<RouteResult | unknown>;
+}
+
+export interface Route {
+  method: Method;
+  path: string;
+  auth: AuthMode;
+  pattern: RegExp;
+  paramNames: string[];
+  body?: AnySchema;
+  query?: AnySchema;
+  params?: AnySchema;
+  // biome-ignore lint/suspicious/noExplicitAny: erased at the registry boundary; typed in route()
+  handler: (ctx: any) => Promise<unknown>;
+}
+
+export function route<
+  A extends AuthMode,
+  BS extends AnySchema | undefined = undefined,
+  QS extends AnySchema | undefined = undefined,
+  PS extends AnySchema | undefined = undefined,
+>(def: RouteDefinition<BS, QS, PS, A>): Route {
+  const paramNames: string[] = [];
+  const source = def.path
+    .replace(/\/+$/, '')
+    .split('/')
+    .map((segment) => {
+      if (segment.startsWith(':')) {
+        paramNames.push(segment.slice(1));
+        return '([^/]+)';
+      }
+      return segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('/');
+  return {
+    method: def.method,
+    path: def.path,
+    auth: def.auth,
+    pattern: new RegExp(`^${source}/?$`),
+    paramNames,
+    ...(def.body ? { body: def.body } : {}),
+    ...(def.query ? { query: def.query } : {}),
+    ...(def.params ? { params: def.params } : {}),
+    handler: def.handler as Route['handler'],
+  };
+}
+
+/** Marks a handler's result as a full response (status, headers) rather than a JSON body. */
+export function respond(status: number, body?: unknown, headers?: Record<string, string>): RouteResult {
+  return Object.assign(Object.create(responseMarker), { status, body, headers }) as RouteResult;
+}
+const responseMarker = {};
+const isRouteResult = (v: unknown): v is RouteResult =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === responseMarker;
+
+function requestIdFrom(req: Request): string {
+  const given = req.header('x-request-id');
+  if (given && /^[A-Za-z0-9._-]{8,128}$/.test(given)) return given;
+  const trace = req.header('x-cloud-trace-context')?.split('/')[0];
+  if (trace && /^[a-f0-9]{32}$/.test(trace)) return trace;
+  return randomUUID();
+}
+
+function fieldErrorsFrom(error: z.ZodError, location: string): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: [location, ...issue.path.map(String)].join('.'),
+    message: issue.message,
+  }));
+}
+
+function parseWith<S extends AnySchema>(schema: S, value: unknown, location: string): z.output<S> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new AppError('validation_failed', `Invalid ${location}`, {
+      fieldErrors: fieldErrorsFrom(result.error, location),
+    });
+  }
+  return result.data;
+}
+
+export function sendProblem(res: Response, err: AppError, requestId: string, instance?: string): void {
+  const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
+  if (err.status === 401) {
+    headers['www-authenticate'] =
+      err.code === 'invalid_token'
+        ? 'Bearer realm="brainspark", error="invalid_token"'
+        : 'Bearer realm="brainspark"';
+  }
+  const retryAfter = err.details?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') headers['retry-after'] = String(Math.ceil(retryAfter));
+  res.status(err.status).set(headers);
+  res.send(
+    JSON.stringify({
+      type: `https://brainspark.app/problems/${err.code.replaceAll('_', '-')}`,
+      title: titleFor(err.code),
+      status: err.status,
+      detail: err.message,
+      code: err.code,
+      requestId,
+      ...(instance ? { instance } : {}),
+      ...(err.fieldErrors ? { errors: err.fieldErrors } : {}),
+      ...(err.details ?? {}),
+    }),
+  );
+}
+
+function applyCors(req: Request, res: Response): boolean {
+  const origin = req.header('origin');
+  if (!origin || !config().CORS_ORIGINS.includes(origin)) return false;
+  res.set({
+    'access-control-allow-origin': origin,
+    vary: 'Origin',
+    'access-control-allow-credentials': 'false',
+    'access-control-expose-headers': 'x-request-id, retry-after',
+  });
+  return true;
+}
+
+async function authenticate(req: Request, mode: AuthMode): Promise<Principal | null> {
+  const header = req.header('authorization');
+  if (!header) {
+    if (mode === 'public') return null;
+    throw new AppError('unauthenticated', 'Sign in to use this route');
+  }
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+  if (!match?.[1]) throw new AppError('invalid_token', 'The Authorization header must be a Bearer token');
+  const principal = await verifyAccessToken(match[1]);
+  if (mode === 'parent' && principal.kind !== 'parent') {
+    throw new AppError('forbidden', 'This route is for parents');
+  }
+  if (mode === 'child' && principal.kind !== 'child') {
+    throw new AppError('forbidden', 'This route is for a child session');
+  }
+  return principal;
+}
+
+export type HttpHandler = (req: Request, res: Response) => Promise<void>;
+
+export function createHttpHandler(name: string, routes: readonly Route[]): HttpHandler {
+  return async (req, res) => {
+    const started = performance.now();
+    const requestId = requestIdFrom(req);
+    const log = logger.child({ function: name, requestId });
+    res.set('x-request-id', requestId);
+    const path = req.path || '/';
+    let routePath: string | undefined;
+    try {
+      const corsAllowed = applyCors(req, res);
+      if (req.method === 'OPTIONS') {
+        if (corsAllowed) {
+          res.set({
+            'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
+            'access-control-allow-headers': 'authorization, content-type, idempotency-key, x-request-id',
+            'access-control-max-age': '600',
+          });
+        }
+        res.status(204).end();
+        return;
+      }
+      const candidates = routes.filter((r) => r.pattern.test(path));
+      if (candidates.length === 0) throw new AppError('not_found', 'No such route');
+      const matched = candidates.find((r) => r.method === req.method);
+      if (!matched) {
+        res.set('allow', candidates.map((r) => r.method).join(', '));
+        throw new AppError('method_not_allowed', `Use ${candidates.map((r) => r.method).join(' or ')}`);
+      }
+      routePath = matched.path;
+      const size = req.rawBody?.length ?? Number(req.header('content-length') ?? 0);
+      if (size > MAX_BODY_BYTES) throw new AppError('payload_too_large', 'The body may be at most 100 KB');
+
+      const principal = await authenticate(req, matched.auth);
+      const values = matched.pattern.exec(path)?.slice(1) ?? [];
+      const rawParams = Object.fromEntries(
+        matched.paramNames.map((n, i) => [n, decodeURIComponent(values[i] ?? '')]),
+      );
+      let body: unknown;
+      if (matched.body) {
+        const isJson = req.is('application/json');
+        if (size > 0 && !isJson) {
+          throw new AppError('unsupported_media_type', 'Send the body as application/json');
+        }
+        body = parseWith(matched.body, isJson ? req.body : undefined, 'body');
+      }
+      const result = await matched.handler({
+        body,
+        query: matched.query ? parseWith(matched.query, req.query, 'query') : {},
+        params: matched.params ? parseWith(matched.params, rawParams, 'params') : rawParams,
+        principal,
+        requestId,
+        log,
+        ip: req.ip,
+        userAgent: req.header('user-agent'),
+        headers: req.headers,
+      });
+      const response = isRouteResult(result) ? result : { status: 200, body: result };
+      if (response.headers) res.set(response.headers);
+      if (response.body === undefined) res.status(response.status ?? 204).end();
+      else res.status(response.status ?? 200).json(response.body);
+    } catch (err) {
+      if (isAppError(err)) {
+        sendProblem(res, err, requestId);
+        if (err.status >= 500) log.error('request failed', errorFields(err));
+      } else {
+        log.error('unhandled error', errorFields(err));
+        sendProblem(res, new AppError('internal', 'Something went wrong on our side'), requestId);
+      }
+    } finally {
+      log.info('request', {
+        method: req.method,
+        route: routePath,
+        status: res.statusCode,
+        latencyMs: Math.round(performance.now() - started),
+      });
+    }
+  };
+}
+
+/** Builds the handler and registers it with the Functions Framework under `name`. */
+export function defineHttpFunction(name: string, routes: readonly Route[]): HttpHandler {
+  installMalformedBodyHandler();
+  const handler = createHttpHandler(name, routes);
+  ff.http(name, handler);
+  return handler;
+}
