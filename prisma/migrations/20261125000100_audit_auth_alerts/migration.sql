@@ -16,8 +16,8 @@ CREATE TABLE audit_log (
     old_values JSONB,
     new_values JSONB,
     -- For UPDATE: the columns that changed (names only, so a PIN change is visible without
-    -- its hash). updated_at alone is not a change.
-    changed_columns TEXT[],
+    -- its hash). updated_at alone is not a change. Empty for INSERT and DELETE.
+    changed_columns TEXT[] NOT NULL DEFAULT '{}',
 
     -- Who: the application sets it per transaction with
     -- SELECT set_config('brainspark.actor', 'parent:<uuid>', true); NULL when unset.
@@ -70,7 +70,7 @@ BEGIN
         TG_OP,
         old_row - secret_columns,
         new_row - secret_columns,
-        changed,
+        COALESCE(changed, '{}'),
         LEFT(NULLIF(current_setting('brainspark.actor', true), ''), 255)
     );
     RETURN NULL;
