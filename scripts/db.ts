@@ -40,12 +40,14 @@ async function main(): Promise<void> {
       }
       case 'status': {
         const status = await migrationStatus(client);
-        for (const m of status.applied) console.log(`applied  ${m.name}  ${m.finishedAt.toISOString()}`);
+        for (const m of status.applied)
+          console.log(`applied  ${m.name}  ${m.finishedAt.toISOString()}`);
         for (const name of status.pending) console.log(`pending  ${name}`);
         for (const name of status.failed) console.log(`FAILED   ${name}`);
         for (const name of status.changed) console.log(`CHANGED  ${name}`);
         for (const name of status.missing) console.log(`MISSING  ${name}`);
-        if (status.failed.length + status.changed.length + status.missing.length > 0) process.exitCode = 1;
+        if (status.failed.length + status.changed.length + status.missing.length > 0)
+          process.exitCode = 1;
         break;
       }
       case 'rollback': {
@@ -60,12 +62,19 @@ async function main(): Promise<void> {
       }
       case 'resolve': {
         const name = rest[0];
-        if (!name) throw new MigrationError('Usage: npm run db:migrate -- resolve <migration_name>');
-        console.log((await resolveFailed(client, name)) ? `Marked ${name} as rolled back.` : `${name} is not failed.`);
+        if (!name)
+          throw new MigrationError('Usage: npm run db:migrate -- resolve <migration_name>');
+        console.log(
+          (await resolveFailed(client, name))
+            ? `Marked ${name} as rolled back.`
+            : `${name} is not failed.`,
+        );
         break;
       }
       default:
-        throw new MigrationError(`Unknown command "${command}" (use up, status, rollback, reset, resolve)`);
+        throw new MigrationError(
+          `Unknown command "${command}" (use up, status, rollback, reset, resolve)`,
+        );
     }
   } finally {
     await client.end();

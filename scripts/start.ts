@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   try {
     const applied = await migrateUp(client);
     await seedDatabase(client);
-    logger.info('database ready', { embedded: Boolean(embedded), migrationsApplied: applied.length });
+    logger.info('database ready', {
+      embedded: Boolean(embedded),
+      migrationsApplied: applied.length,
+    });
   } finally {
     client.release();
   }
@@ -53,7 +56,9 @@ async function main(): Promise<void> {
   });
   server.listen(cfg.PORT, '127.0.0.1', () => {
     const base = `http://127.0.0.1:${cfg.PORT}`;
-    console.log(`BrainSpark functions on ${base} (ready in ${Math.round(performance.now() - started)} ms)`);
+    console.log(
+      `BrainSpark functions on ${base} (ready in ${Math.round(performance.now() - started)} ms)`,
+    );
     for (const name of servers.keys()) console.log(`  ${base}/${name}/`);
     console.log(embedded ? `Embedded database: ${embedded.url}` : 'Database: DATABASE_URL');
   });

@@ -2,17 +2,13 @@
 // loudly with the variable's name so a misconfigured deploy never starts half-working.
 import { z } from 'zod';
 
-const csv = z
-  .string()
-  .transform((s) =>
-    s
-      .split(',')
-      .map((p) => p.trim())
-      .filter(Boolean),
-  );
-const bool = z
-  .enum(['true', 'false', '1', '0'])
-  .transform((v) => v === 'true' || v === '1');
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean),
+);
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -20,7 +16,10 @@ const configSchema = z.object({
   /** postgresql:// URL. Unset in Cloud Functions (the connector is used) and for the embedded DB. */
   DATABASE_URL: z.string().url().optional(),
   /** Cloud SQL instance connection name (project:region:instance): connect via the connector. */
-  INSTANCE_CONNECTION_NAME: z.string().regex(/^[^:]+:[^:]+:[^:]+$/).optional(),
+  INSTANCE_CONNECTION_NAME: z
+    .string()
+    .regex(/^[^:]+:[^:]+:[^:]+$/)
+    .optional(),
   DB_NAME: z.string().default('brainspark'),
   /** IAM database user (service account email without .gserviceaccount.com). */
   DB_IAM_USER: z.string().optional(),
@@ -40,6 +39,23 @@ const configSchema = z.object({
   JWT_AUDIENCE: z.string().default('brainspark-api'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
   CHILD_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(14_400).default(3600),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  /** Current versions of the required consents; a parent must grant these before child features. */
+  CONSENT_VERSION_COPPA: z.string().min(1).max(20).default('2025-06'),
+  CONSENT_VERSION_TERMS: z.string().min(1).max(20).default('2025-06'),
+  CONSENT_VERSION_PRIVACY: z.string().min(1).max(20).default('2025-06'),
+  CONSENT_VERSION_MARKETING: z.string().min(1).max(20).default('2025-06'),
+  CONSENT_VERSION_DATA_SHARING: z.string().min(1).max(20).default('2025-06'),
+  /** OAuth client ids accepted as the `aud` of Google / Apple ID tokens. */
+  GOOGLE_CLIENT_IDS: csv.default([]),
+  APPLE_CLIENT_IDS: csv.default([]),
+  GOOGLE_JWKS_URL: z.string().url().default('https://www.googleapis.com/oauth2/v3/certs'),
+  APPLE_JWKS_URL: z.string().url().default('https://appleid.apple.com/auth/keys'),
+  /** argon2id cost; the minimums are OWASP's (19 MiB, 2 iterations). */
+  PASSWORD_HASH_MEMORY_KIB: z.coerce.number().int().min(19_456).default(19_456),
+  PASSWORD_HASH_ITERATIONS: z.coerce.number().int().min(2).default(2),
+  /** Prefix of every rate-limit key in Redis (tests use one per run). */
+  RATE_LIMIT_KEY_PREFIX: z.string().min(1).default('bs:rl:'),
 });
 
 export type Config = z.infer<typeof configSchema>;

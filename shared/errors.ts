@@ -45,7 +45,11 @@ export class AppError extends Error {
   constructor(
     code: ErrorCode,
     message: string,
-    options: { details?: Record<string, unknown>; fieldErrors?: FieldError[]; cause?: unknown } = {},
+    options: {
+      details?: Record<string, unknown>;
+      fieldErrors?: FieldError[];
+      cause?: unknown;
+    } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;

@@ -7,7 +7,8 @@ export type Severity = 'DEBUG' | 'INFO' | 'WARNING' | 'ERROR';
 const rank: Record<Severity, number> = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 };
 const levelRank = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 } as const;
 
-const SECRET_KEYS = /^(password|pin|token|accessToken|refreshToken|idToken|authorization|content|text|secret)$/i;
+const SECRET_KEYS =
+  /^(password|pin|token|accessToken|refreshToken|idToken|authorization|content|text|secret)$/i;
 
 function redact(value: unknown, depth = 0): unknown {
   if (depth > 4 || value === null || typeof value !== 'object') return value;

@@ -38,7 +38,12 @@ const http = (
   ...overrides,
 });
 
-const job = (name: string, description: string, cron: string, timeoutSeconds = 540): FunctionSpec => ({
+const job = (
+  name: string,
+  description: string,
+  cron: string,
+  timeoutSeconds = 540,
+): FunctionSpec => ({
   name,
   kind: 'job',
   source: `functions/${name}/index.ts`,

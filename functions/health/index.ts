@@ -9,7 +9,10 @@ export const health = defineHttpFunction('health', [
     auth: 'public',
     handler: async () => {
       const database = await checkDatabase();
-      return respond(database.ready ? 200 : 503, { status: database.ready ? 'ok' : 'degraded', database });
+      return respond(database.ready ? 200 : 503, {
+        status: database.ready ? 'ok' : 'degraded',
+        database,
+      });
     },
   }),
   route({

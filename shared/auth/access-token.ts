@@ -22,7 +22,8 @@ async function loadKeyRing(): Promise<KeyRing> {
   if (cfg.JWT_SIGNING_KEYS) {
     jwks = JSON.parse(cfg.JWT_SIGNING_KEYS) as JWK[];
   } else {
-    if (cfg.NODE_ENV === 'production') throw new Error('JWT_SIGNING_KEYS must be set in production');
+    if (cfg.NODE_ENV === 'production')
+      throw new Error('JWT_SIGNING_KEYS must be set in production');
     const { privateKey } = await jose.generateKeyPair('ES256', { extractable: true });
     jwks = [{ ...(await jose.exportJWK(privateKey)), kid: 'ephemeral', alg: 'ES256' }];
   }
@@ -48,11 +49,14 @@ function keyRing(): Promise<KeyRing> {
   return ringPromise;
 }
 
-export async function issueAccessToken(principal: Principal): Promise<{ token: string; expiresIn: number }> {
+export async function issueAccessToken(
+  principal: Principal,
+): Promise<{ token: string; expiresIn: number }> {
   const jose = await import('jose');
   const cfg = config();
   const { signing } = await keyRing();
-  const expiresIn = principal.kind === 'child' ? cfg.CHILD_TOKEN_TTL_SECONDS : cfg.ACCESS_TOKEN_TTL_SECONDS;
+  const expiresIn =
+    principal.kind === 'child' ? cfg.CHILD_TOKEN_TTL_SECONDS : cfg.ACCESS_TOKEN_TTL_SECONDS;
   const claims =
     principal.kind === 'child' ? { kind: 'child', pid: principal.parentId } : { kind: 'parent' };
   const token = await new jose.SignJWT(claims)
@@ -104,7 +108,8 @@ export async function publicJwks(): Promise<{ keys: JWK[] }> {
   const jose = await import('jose');
   const { verifying } = await keyRing();
   const keys: JWK[] = [];
-  for (const [kid, { alg, key }] of verifying) keys.push({ ...(await jose.exportJWK(key)), kid, alg, use: 'sig' });
+  for (const [kid, { alg, key }] of verifying)
+    keys.push({ ...(await jose.exportJWK(key)), kid, alg, use: 'sig' });
   return { keys };
 }
 

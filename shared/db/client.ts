@@ -13,12 +13,18 @@ let closeConnector: (() => void) | undefined;
 
 async function createPool(): Promise<pg.Pool> {
   const cfg = config();
-  const common = { max: cfg.DB_POOL_MAX, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 10_000 };
+  const common = {
+    max: cfg.DB_POOL_MAX,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 10_000,
+  };
   if (cfg.DATABASE_URL) {
     return new pg.Pool({ connectionString: cfg.DATABASE_URL, ...common });
   }
   if (cfg.INSTANCE_CONNECTION_NAME) {
-    const { Connector, IpAddressTypes, AuthTypes } = await import('@google-cloud/cloud-sql-connector');
+    const { Connector, IpAddressTypes, AuthTypes } = await import(
+      '@google-cloud/cloud-sql-connector'
+    );
     const connector = new Connector();
     closeConnector = () => connector.close();
     const options = await connector.getOptions({

@@ -9,7 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { splitSqlStatements } from './sql-split.ts';
 
-export const defaultMigrationsDir = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+export const defaultMigrationsDir = fileURLToPath(
+  new URL('../../prisma/migrations', import.meta.url),
+);
 
 /** Prisma's own advisory lock key, so this runner and `prisma migrate` also exclude each other. */
 const ADVISORY_LOCK_KEY = 72707369;
@@ -116,7 +118,10 @@ function computeStatus(files: MigrationFile[], rows: AppliedRow[]): MigrationSta
   };
 }
 
-export async function migrationStatus(db: Queryable, dir = defaultMigrationsDir): Promise<MigrationStatus> {
+export async function migrationStatus(
+  db: Queryable,
+  dir = defaultMigrationsDir,
+): Promise<MigrationStatus> {
   return computeStatus(await readMigrations(dir), await appliedRows(db));
 }
 
@@ -188,7 +193,9 @@ async function applyOne(db: Queryable, file: MigrationFile): Promise<void> {
     } catch (err) {
       await db.query('ROLLBACK');
       // Nothing was applied, so nothing is recorded: fix the file and run again.
-      throw new MigrationError(`Migration ${file.name} failed and was rolled back: ${(err as Error).message}`);
+      throw new MigrationError(
+        `Migration ${file.name} failed and was rolled back: ${(err as Error).message}`,
+      );
     }
     return;
   }
@@ -206,22 +213,25 @@ async function applyOne(db: Queryable, file: MigrationFile): Promise<void> {
       done += 1;
     }
   } catch (err) {
-    await db.query(`UPDATE "_prisma_migrations" SET logs = $2, applied_steps_count = $3 WHERE id = $1`, [
-      id,
-      (err as Error).message,
-      done,
-    ]);
+    await db.query(
+      `UPDATE "_prisma_migrations" SET logs = $2, applied_steps_count = $3 WHERE id = $1`,
+      [id, (err as Error).message, done],
+    );
     throw new MigrationError(
       `Migration ${file.name} failed half-way (after ${done} statements): ${(err as Error).message}`,
     );
   }
-  await db.query(`UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`, [
-    id,
-  ]);
+  await db.query(
+    `UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1`,
+    [id],
+  );
 }
 
 /** Reverts the most recently applied migration with its down.sql; returns its name or null. */
-export async function rollbackLast(db: Queryable, options: { dir?: string } = {}): Promise<string | null> {
+export async function rollbackLast(
+  db: Queryable,
+  options: { dir?: string } = {},
+): Promise<string | null> {
   const files = await readMigrations(options.dir);
   return withLock(db, async () => {
     const rows = await appliedRows(db);
@@ -229,7 +239,8 @@ export async function rollbackLast(db: Queryable, options: { dir?: string } = {}
     const last = rows.filter((r) => r.finished_at !== null).at(-1);
     if (!last) return null;
     const file = files.find((f) => f.name === last.migration_name);
-    if (!file?.downSql) throw new MigrationError(`Migration ${last.migration_name} has no down.sql`);
+    if (!file?.downSql)
+      throw new MigrationError(`Migration ${last.migration_name} has no down.sql`);
     await db.query('BEGIN');
     try {
       await db.query(file.downSql);
@@ -254,7 +265,10 @@ export async function resolveFailed(db: Queryable, name: string): Promise<boolea
 }
 
 /** Drops everything in the public schema and applies all migrations again. */
-export async function resetDatabase(db: Queryable, options: MigrateOptions = {}): Promise<string[]> {
+export async function resetDatabase(
+  db: Queryable,
+  options: MigrateOptions = {},
+): Promise<string[]> {
   await withLock(db, async () => {
     await db.query('DROP SCHEMA public CASCADE');
     await db.query('CREATE SCHEMA public');

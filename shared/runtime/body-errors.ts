@@ -17,7 +17,9 @@ export function installMalformedBodyHandler(): void {
   if (installed) return;
   installed = true;
   const requireFromHere = createRequire(import.meta.url);
-  const requireFromFramework = createRequire(requireFromHere.resolve('@google-cloud/functions-framework'));
+  const requireFromFramework = createRequire(
+    requireFromHere.resolve('@google-cloud/functions-framework'),
+  );
   const express = requireFromFramework('express') as { application: Record<string, unknown> };
   const requireFromExpress = createRequire(requireFromFramework.resolve('express'));
   const finalhandler = requireFromExpress('finalhandler') as (
@@ -44,9 +46,14 @@ export function installMalformedBodyHandler(): void {
       }
       const tooLarge = bodyError.type === 'entity.too.large';
       const status = tooLarge ? 413 : bodyError.status === 415 ? 415 : 400;
-      const code = tooLarge ? 'payload_too_large' : status === 415 ? 'unsupported_media_type' : 'malformed_json';
+      const code = tooLarge
+        ? 'payload_too_large'
+        : status === 415
+          ? 'unsupported_media_type'
+          : 'malformed_json';
       const given = req.headers['x-request-id'];
-      const requestId = typeof given === 'string' && /^[A-Za-z0-9._-]{8,128}$/.test(given) ? given : randomUUID();
+      const requestId =
+        typeof given === 'string' && /^[A-Za-z0-9._-]{8,128}$/.test(given) ? given : randomUUID();
       res.statusCode = status;
       res.setHeader('content-type', 'application/problem+json');
       res.setHeader('x-request-id', requestId);

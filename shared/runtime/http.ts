@@ -3,8 +3,8 @@
 // HTTP (parsing, auth, CORS, problem+json errors, logging) happens here, once.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import * as ff from '@google-cloud/functions-framework';
 import type { Request, Response } from '@google-cloud/functions-framework';
+import * as ff from '@google-cloud/functions-framework';
 import type { z } from 'zod';
 import { verifyAccessToken } from '../auth/access-token.ts';
 import type { AuthMode, Principal } from '../auth/principal.ts';
@@ -103,7 +103,11 @@ export function route<
 }
 
 /** Marks a handler's result as a full response (status, headers) rather than a JSON body. */
-export function respond(status: number, body?: unknown, headers?: Record<string, string>): RouteResult {
+export function respond(
+  status: number,
+  body?: unknown,
+  headers?: Record<string, string>,
+): RouteResult {
   return Object.assign(Object.create(responseMarker), { status, body, headers }) as RouteResult;
 }
 const responseMarker = {};
@@ -125,17 +129,32 @@ function fieldErrorsFrom(error: z.ZodError, location: string): FieldError[] {
   }));
 }
 
-function parseWith<S extends AnySchema>(schema: S, value: unknown, location: string): z.output<S> {
-  const result = schema.safeParse(value);
-  if (!result.success) {
-    throw new AppError('validation_failed', `Invalid ${location}`, {
-      fieldErrors: fieldErrorsFrom(result.error, location),
-    });
+/** Validates every input location and reports all field errors together. */
+function parseInputs(
+  route: Route,
+  raw: { params: unknown; query: unknown; body: unknown },
+): { params: unknown; query: unknown; body: unknown } {
+  const fieldErrors: FieldError[] = [];
+  const parsed = { ...raw };
+  for (const location of ['params', 'query', 'body'] as const) {
+    const schema = route[location];
+    if (!schema) continue;
+    const result = schema.safeParse(raw[location]);
+    if (result.success) parsed[location] = result.data;
+    else fieldErrors.push(...fieldErrorsFrom(result.error, location));
   }
-  return result.data;
+  if (fieldErrors.length > 0) {
+    throw new AppError('validation_failed', 'The request has invalid fields', { fieldErrors });
+  }
+  return parsed;
 }
 
-export function sendProblem(res: Response, err: AppError, requestId: string, instance?: string): void {
+export function sendProblem(
+  res: Response,
+  err: AppError,
+  requestId: string,
+  instance?: string,
+): void {
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
   if (err.status === 401) {
     headers['www-authenticate'] =
@@ -180,7 +199,8 @@ async function authenticate(req: Request, mode: AuthMode): Promise<Principal | n
     throw new AppError('unauthenticated', 'Sign in to use this route');
   }
   const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
-  if (!match?.[1]) throw new AppError('invalid_token', 'The Authorization header must be a Bearer token');
+  if (!match?.[1])
+    throw new AppError('invalid_token', 'The Authorization header must be a Bearer token');
   const principal = await verifyAccessToken(match[1]);
   if (mode === 'parent' && principal.kind !== 'parent') {
     throw new AppError('forbidden', 'This route is for parents');
@@ -207,7 +227,8 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
         if (corsAllowed) {
           res.set({
             'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE',
-            'access-control-allow-headers': 'authorization, content-type, idempotency-key, x-request-id',
+            'access-control-allow-headers':
+              'authorization, content-type, idempotency-key, x-request-id',
             'access-control-max-age': '600',
           });
         }
@@ -219,29 +240,32 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
       const matched = candidates.find((r) => r.method === req.method);
       if (!matched) {
         res.set('allow', candidates.map((r) => r.method).join(', '));
-        throw new AppError('method_not_allowed', `Use ${candidates.map((r) => r.method).join(' or ')}`);
+        throw new AppError(
+          'method_not_allowed',
+          `Use ${candidates.map((r) => r.method).join(' or ')}`,
+        );
       }
       routePath = matched.path;
       const size = req.rawBody?.length ?? Number(req.header('content-length') ?? 0);
-      if (size > MAX_BODY_BYTES) throw new AppError('payload_too_large', 'The body may be at most 100 KB');
+      if (size > MAX_BODY_BYTES)
+        throw new AppError('payload_too_large', 'The body may be at most 100 KB');
 
       const principal = await authenticate(req, matched.auth);
       const values = matched.pattern.exec(path)?.slice(1) ?? [];
       const rawParams = Object.fromEntries(
         matched.paramNames.map((n, i) => [n, decodeURIComponent(values[i] ?? '')]),
       );
-      let body: unknown;
-      if (matched.body) {
-        const isJson = req.is('application/json');
-        if (size > 0 && !isJson) {
-          throw new AppError('unsupported_media_type', 'Send the body as application/json');
-        }
-        body = parseWith(matched.body, isJson ? req.body : undefined, 'body');
+      const isJson = Boolean(req.is('application/json'));
+      if (matched.body && size > 0 && !isJson) {
+        throw new AppError('unsupported_media_type', 'Send the body as application/json');
       }
+      const inputs = parseInputs(matched, {
+        params: rawParams,
+        query: matched.query ? req.query : {},
+        body: matched.body && isJson ? req.body : undefined,
+      });
       const result = await matched.handler({
-        body,
-        query: matched.query ? parseWith(matched.query, req.query, 'query') : {},
-        params: matched.params ? parseWith(matched.params, rawParams, 'params') : rawParams,
+        ...inputs,
         principal,
         requestId,
         log,

@@ -12,7 +12,8 @@ declare module 'vitest' {
   }
 }
 
-const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const ADMIN_URL =
+  process.env.TEST_DATABASE_ADMIN_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 async function withClient<T>(url: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
@@ -42,7 +43,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
         'SELECT datname FROM pg_database WHERE datname LIKE $1 OR datname = $2',
         [`${prefix}%`, template],
       );
-      for (const { datname } of rows) await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      for (const { datname } of rows)
+        await c.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     });
   };
 }

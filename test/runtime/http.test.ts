@@ -1,0 +1,171 @@
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import request from 'supertest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { issueAccessToken } from '../../shared/auth/access-token.ts';
+import { ConfigError, parseConfig } from '../../shared/config.ts';
+import { AppError } from '../../shared/errors.ts';
+import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
+
+const FN = 'runtime-under-test';
+const CHILD_ID = '7d0f1c1e-0b7c-4a67-9c39-1f8f2a2f5c11';
+const PARENT_ID = '1b8f7c56-3e1a-4a8e-9f3b-2b9c1c0e6a22';
+
+beforeAll(() => {
+  defineHttpFunction(FN, [
+    route({
+      method: 'POST',
+      path: '/echo/:itemId',
+      auth: 'public',
+      params: z.object({ itemId: z.uuid() }),
+      body: z.object({ name: z.string().min(1), count: z.number().int() }),
+      handler: async ({ body, params }) => respond(201, { ...body, itemId: params.itemId }),
+    }),
+    route({
+      method: 'GET',
+      path: '/echo/:itemId',
+      auth: 'public',
+      handler: async ({ params }) => ({ itemId: params.itemId }),
+    }),
+    route({
+      method: 'GET',
+      path: '/parent-only',
+      auth: 'parent',
+      handler: async ({ principal }) => ({ parentId: principal.parentId }),
+    }),
+    route({
+      method: 'GET',
+      path: '/boom',
+      auth: 'public',
+      handler: async () => {
+        throw new Error('secret internal detail');
+      },
+    }),
+    route({
+      method: 'GET',
+      path: '/limited',
+      auth: 'public',
+      handler: async () => {
+        throw new AppError('rate_limited', 'Slow down', { details: { retryAfterSeconds: 42 } });
+      },
+    }),
+  ]);
+});
+
+const server = () => getTestServer(FN);
+
+function expectProblem(res: request.Response, status: number, code: string): void {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.body.code).toBe(code);
+  expect(res.body.status).toBe(status);
+  expect(res.body.requestId).toBe(res.headers['x-request-id']);
+}
+
+describe('HTTP runtime', () => {
+  it('validates params and body and maps the result', async () => {
+    const itemId = crypto.randomUUID();
+    const res = await request(server()).post(`/echo/${itemId}`).send({ name: 'Ada', count: 3 });
+    expect(res.status).toBe(201);
+    expect(res.body).toEqual({ name: 'Ada', count: 3, itemId });
+  });
+
+  it('returns field errors for invalid input', async () => {
+    const res = await request(server()).post('/echo/not-a-uuid').send({ name: '', count: 'x' });
+    expectProblem(res, 400, 'validation_failed');
+    const paths = res.body.errors.map((e: { path: string }) => e.path);
+    expect(paths).toContain('params.itemId');
+  });
+
+  it('answers malformed JSON with a 400 problem document', async () => {
+    const res = await request(server())
+      .post(`/echo/${crypto.randomUUID()}`)
+      .set('content-type', 'application/json')
+      .send('{"name": ');
+    expectProblem(res, 400, 'malformed_json');
+    expect(res.text).not.toContain('SyntaxError');
+  });
+
+  it('refuses bodies over 100 KB with 413', async () => {
+    const res = await request(server())
+      .post(`/echo/${crypto.randomUUID()}`)
+      .send({ name: 'x'.repeat(101 * 1024), count: 1 });
+    expectProblem(res, 413, 'payload_too_large');
+  });
+
+  it('answers a wrong method with 405 and Allow', async () => {
+    const res = await request(server()).delete(`/echo/${crypto.randomUUID()}`);
+    expectProblem(res, 405, 'method_not_allowed');
+    expect(res.headers.allow).toBe('POST, GET');
+  });
+
+  it('answers an unknown path with 404', async () => {
+    expectProblem(await request(server()).get('/nowhere'), 404, 'not_found');
+  });
+
+  it('hides unknown errors behind a 500 that reveals nothing', async () => {
+    const res = await request(server()).get('/boom');
+    expectProblem(res, 500, 'internal');
+    expect(res.text).not.toContain('secret internal detail');
+  });
+
+  it('sets Retry-After from the error details', async () => {
+    const res = await request(server()).get('/limited');
+    expectProblem(res, 429, 'rate_limited');
+    expect(res.headers['retry-after']).toBe('42');
+  });
+
+  it('asks for a token with WWW-Authenticate', async () => {
+    const res = await request(server()).get('/parent-only');
+    expectProblem(res, 401, 'unauthenticated');
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="brainspark"/);
+  });
+
+  it('rejects a garbage token and a child token on a parent route', async () => {
+    const garbage = await request(server())
+      .get('/parent-only')
+      .set('authorization', 'Bearer a.b.c');
+    expectProblem(garbage, 401, 'invalid_token');
+    expect(garbage.headers['www-authenticate']).toContain('error="invalid_token"');
+    const { token } = await issueAccessToken({
+      kind: 'child',
+      childId: CHILD_ID,
+      parentId: PARENT_ID,
+    });
+    expectProblem(
+      await request(server()).get('/parent-only').set('authorization', `Bearer ${token}`),
+      403,
+      'forbidden',
+    );
+  });
+
+  it('admits a parent token', async () => {
+    const { token } = await issueAccessToken({ kind: 'parent', parentId: PARENT_ID });
+    const res = await request(server()).get('/parent-only').set('authorization', `Bearer ${token}`);
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ parentId: PARENT_ID });
+  });
+
+  it('keeps a sane caller request id and makes one otherwise', async () => {
+    const res = await request(server()).get('/nowhere').set('x-request-id', 'abc12345-trace');
+    expect(res.headers['x-request-id']).toBe('abc12345-trace');
+    const bad = await request(server()).get('/nowhere').set('x-request-id', '<script>');
+    expect(bad.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('config', () => {
+  it('fails loudly naming the bad variable', () => {
+    expect(() => parseConfig({ DB_POOL_MAX: 'lots' })).toThrow(ConfigError);
+    expect(() => parseConfig({ DB_POOL_MAX: 'lots' })).toThrow(/DB_POOL_MAX/);
+    expect(() => parseConfig({ INSTANCE_CONNECTION_NAME: 'nope' })).toThrow(
+      /INSTANCE_CONNECTION_NAME/,
+    );
+  });
+
+  it('applies defaults', () => {
+    const cfg = parseConfig({});
+    expect(cfg.DB_POOL_MAX).toBe(5);
+    expect(cfg.CORS_ORIGINS).toEqual([]);
+  });
+});
