@@ -39,6 +39,18 @@ const configSchema = z.object({
   JWT_AUDIENCE: z.string().default('brainspark-api'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
   CHILD_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(14_400).default(3600),
+  /** Which tutor answers children: the built-in offline tutor, or Vertex AI Gemini (only for
+   * children whose parent granted data_sharing; the built-in tutor answers everyone else). */
+  TUTOR_PROVIDER: z.enum(['builtin', 'vertex']).default('builtin'),
+  /** Vertex AI REST base URL (tests point it at a local server). */
+  VERTEX_ENDPOINT: z.string().url().default('https://us-central1-aiplatform.googleapis.com'),
+  VERTEX_LOCATION: z.string().default('us-central1'),
+  VERTEX_MODEL: z.string().default('gemini-2.5-flash'),
+  VERTEX_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
+  /** How the Vertex tutor gets an access token: the metadata server (Cloud) or none (local stub). */
+  VERTEX_AUTH: z.enum(['metadata', 'none']).default('metadata'),
+  /** Tutor messages a child may send per local day. */
+  TUTOR_DAILY_MESSAGE_CAP: z.coerce.number().int().min(1).max(10_000).default(150),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** Current versions of the required consents; a parent must grant these before child features. */
   CONSENT_VERSION_COPPA: z.string().min(1).max(20).default('2025-06'),
