@@ -1,5 +1,5 @@
 locals {
-  required_apis = toset([
+  required_apis = setunion([
     "artifactregistry.googleapis.com",
     "cloudbuild.googleapis.com",
     "cloudfunctions.googleapis.com",
@@ -16,7 +16,10 @@ locals {
     "servicenetworking.googleapis.com",
     "sqladmin.googleapis.com",
     "vpcaccess.googleapis.com",
-  ])
+    ],
+    # Only when the tutor calls Vertex AI Gemini.
+    var.tutor_provider == "vertex" ? ["aiplatform.googleapis.com"] : [],
+  )
 }
 
 resource "google_project_service" "enabled" {

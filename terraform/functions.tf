@@ -22,6 +22,7 @@ locals {
     CORS_ORIGINS             = join(",", var.cors_origins)
     JWT_ISSUER               = var.jwt_issuer
     JWT_AUDIENCE             = var.jwt_audience
+    TUTOR_PROVIDER           = var.tutor_provider
   }
 }
 

@@ -26,11 +26,15 @@ resource "google_service_account" "migrator" {
 }
 
 locals {
-  functions_project_roles = toset([
-    "roles/cloudsql.client",       # open connections through the Cloud SQL connector
-    "roles/cloudsql.instanceUser", # log in to PostgreSQL with IAM authentication
-    "roles/logging.logWriter",
-  ])
+  functions_project_roles = setunion(
+    [
+      "roles/cloudsql.client",       # open connections through the Cloud SQL connector
+      "roles/cloudsql.instanceUser", # log in to PostgreSQL with IAM authentication
+      "roles/logging.logWriter",
+    ],
+    # Only when the tutor calls Vertex AI Gemini.
+    var.tutor_provider == "vertex" ? ["roles/aiplatform.user"] : [],
+  )
   builder_project_roles = toset([
     "roles/artifactregistry.writer", # push the built function images
     "roles/logging.logWriter",

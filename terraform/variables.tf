@@ -267,3 +267,14 @@ variable "database_disk_alert_threshold" {
     error_message = "database_disk_alert_threshold must be between 0 and 1."
   }
 }
+
+variable "tutor_provider" {
+  type        = string
+  description = "TUTOR_PROVIDER: builtin (offline tutor) or vertex (Vertex AI Gemini for children whose parent granted data sharing; grants the functions roles/aiplatform.user)."
+  default     = "builtin"
+
+  validation {
+    condition     = contains(["builtin", "vertex"], var.tutor_provider)
+    error_message = "tutor_provider must be builtin or vertex."
+  }
+}

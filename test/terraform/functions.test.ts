@@ -258,3 +258,15 @@ describe('the parent-alerts topic', () => {
     expect(grant.topic).toBe('${google_pubsub_topic.parent_alerts.id}');
   });
 });
+
+describe('configuration names', () => {
+  it('sets only variables that shared/config.ts reads', async () => {
+    const source = await readFile(new URL('../../shared/config.ts', import.meta.url), 'utf8');
+    const known = new Set([...source.matchAll(/^\s+([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]));
+    const names = [
+      ...Object.keys(mod.locals.function_environment as object),
+      ...Object.keys(mod.locals.function_secrets as object),
+    ];
+    expect(names.filter((n) => !known.has(n))).toEqual([]);
+  });
+});
