@@ -675,7 +675,10 @@ CREATE TABLE messages (
     was_filtered BOOLEAN NOT NULL DEFAULT FALSE,
     filter_reason TEXT,
 
-    created_at TIMESTAMPTZ NOT NULL DEFAULT NOW(),
+    -- Millisecond precision: created_at is half of the primary key, and JavaScript dates
+    -- (Prisma's DateTime) hold milliseconds, so a microsecond key read by the application
+    -- could never be used to find or reference its row again.
+    created_at TIMESTAMPTZ(3) NOT NULL DEFAULT NOW(),
 
     CONSTRAINT messages_pkey PRIMARY KEY (id, created_at),
     CONSTRAINT messages_role_check CHECK (

@@ -152,7 +152,7 @@ CREATE TABLE parent_alerts (
     child_id UUID NOT NULL REFERENCES children(id) ON DELETE CASCADE,
     conversation_id UUID REFERENCES conversations(id) ON DELETE SET NULL,
     message_id UUID,
-    message_created_at TIMESTAMPTZ,
+    message_created_at TIMESTAMPTZ(3),
 
     severity VARCHAR(10) NOT NULL,
     reason TEXT NOT NULL,
