@@ -38,7 +38,7 @@ resource "google_cloud_run_v2_job" "migrate" {
         image   = var.migration_image
         command = ["sh", "-c"]
         # $RELEASE is expanded by the shell at run time (not by Terraform).
-        args = ["exec node \"/artifacts/releases/$RELEASE/migrate/scripts/db.mjs\" up"]
+        args = ["exec node \"/artifacts/releases/$RELEASE/migrate/index.mjs\" up"]
 
         env {
           name  = "RELEASE"

@@ -204,9 +204,7 @@ describe('production migrations', () => {
       '${google_secret_manager_secret.migrator_database_url.secret_id}',
     );
     // It runs the bundle scripts/build.ts writes for the release being deployed.
-    expect(container.args.join(' ')).toContain(
-      '/artifacts/releases/$RELEASE/migrate/scripts/db.mjs',
-    );
+    expect(container.args.join(' ')).toContain('/artifacts/releases/$RELEASE/migrate/index.mjs');
     expect(tpl.volumes[0].gcs[0].bucket).toBe('${var.artifacts_bucket}');
   });
 });

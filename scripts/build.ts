@@ -1,0 +1,256 @@
+// Bundles every function of shared/registry.ts on its own with esbuild into
+// dist/<name>/index.mjs plus a package.json that names only the packages that cannot be
+// bundled, zips it to dist/<name>.zip (what Cloud Functions builds from), and bundles the
+// migration runner (scripts/db.ts) with its SQL files into dist/migrate/ for the Cloud Run
+// migration job. Prints each bundle's size.
+//   npx tsx scripts/build.ts                 all functions and the migration bundle
+//   npx tsx scripts/build.ts health auth     only these functions
+//   npx tsx scripts/build.ts --no-zip        skip the zips (faster local checks)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as esbuild from 'esbuild';
+import { type FunctionSpec, functionRegistry } from '../shared/registry.ts';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+export const defaultOutDir = path.join(repoRoot, 'dist');
+
+/**
+ * Packages that must stay outside the bundle, with why:
+ * - the Functions Framework: the runtime starts its own copy and looks the function up in
+ *   that copy's registry, so the bundle must import the very same installed package;
+ * - @node-rs/argon2: a native addon whose platform binary npm picks at install time;
+ * - pg-native: an optional native driver pg loads only on request (never here).
+ */
+export const externalPackages = [
+  '@google-cloud/functions-framework',
+  '@node-rs/argon2',
+  'pg-native',
+];
+
+// Bundled CommonJS code still calls require() for Node built-ins, and some of it reads
+// __dirname; ESM has neither, so the bundle defines them once at the top.
+const esmShim = [
+  "import { createRequire as __bundleCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __bundleFileURLToPath } from 'node:url';",
+  "import { dirname as __bundleDirname } from 'node:path';",
+  'const require = __bundleCreateRequire(import.meta.url);',
+  'const __filename = __bundleFileURLToPath(import.meta.url);',
+  'const __dirname = __bundleDirname(__filename);',
+].join('\n');
+
+export interface BundleResult {
+  name: string;
+  /** Folder holding index.mjs (or the migration runner), package.json and any assets. */
+  dir: string;
+  entry: string;
+  bundleBytes: number;
+  zipPath?: string;
+  zipBytes?: number;
+  /** Packages left external and actually imported, with the versions package.json pins. */
+  dependencies: Record<string, string>;
+  /** Files and folders copied next to the bundle because code reads them at run time. */
+  assets: string[];
+}
+
+function packageNameOf(specifier: string): string {
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] ?? specifier);
+}
+
+const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
+
+/**
+ * Modules that find files with `new URL('<relative>', import.meta.url)` (migrations, the
+ * spark bank) keep working after bundling: their `import.meta.url` is rewritten to where the
+ * module would sit under the bundle folder, and the file or folder it names is copied to the
+ * same relative place. The bundle folder thus mirrors the repo for exactly those paths.
+ */
+function assetPlugin(assets: Set<string>): esbuild.Plugin {
+  return {
+    name: 'import-meta-assets',
+    setup(build) {
+      build.onLoad({ filter: /\.[cm]?ts$/ }, async (args) => {
+        if (args.path.includes(`${path.sep}node_modules${path.sep}`)) return undefined;
+        const source = await readFile(args.path, 'utf8');
+        if (!source.includes('import.meta.url')) return undefined;
+        const relFromRoot = path.relative(repoRoot, args.path).split(path.sep).join('/');
+        for (const m of source.matchAll(
+          /new URL\(\s*(['"])([^'"]+)\1\s*,\s*import\.meta\.url\s*\)/g,
+        )) {
+          const target = path.resolve(path.dirname(args.path), m[2] ?? '');
+          if (existsSync(target) && target.startsWith(repoRoot))
+            assets.add(path.relative(repoRoot, target));
+        }
+        // The bundle is <dir>/index.mjs, so this URL is <dir>/<module's repo path>.
+        const contents = source.replaceAll(
+          'import.meta.url',
+          `new URL(${JSON.stringify(`./${relFromRoot}`)}, import.meta.url).href`,
+        );
+        return { contents, loader: 'ts' };
+      });
+    },
+  };
+}
+
+async function rootDependencyVersions(): Promise<Record<string, string>> {
+  const pkg = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8')) as {
+    dependencies?: Record<string, string>;
+  };
+  return pkg.dependencies ?? {};
+}
+
+async function bundle(options: {
+  name: string;
+  entry: string;
+  dir: string;
+  outFile: string;
+  zip: boolean;
+}): Promise<BundleResult> {
+  await rm(options.dir, { recursive: true, force: true });
+  await mkdir(options.dir, { recursive: true });
+  const assets = new Set<string>();
+  const outfile = path.join(options.dir, options.outFile);
+  const result = await esbuild.build({
+    entryPoints: [path.join(repoRoot, options.entry)],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    external: externalPackages,
+    banner: { js: esmShim },
+    minifySyntax: true,
+    minifyWhitespace: true,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'error',
+    plugins: [assetPlugin(assets)],
+  });
+
+  const versions = await rootDependencyVersions();
+  const dependencies: Record<string, string> = {};
+  for (const output of Object.values(result.metafile.outputs)) {
+    for (const imp of output.imports) {
+      if (!imp.external || builtins.has(imp.path)) continue;
+      const pkg = packageNameOf(imp.path);
+      // Not a dependency of the project (pg-native): an optional module nobody installs.
+      const version = versions[pkg];
+      if (version) dependencies[pkg] = version;
+    }
+  }
+
+  for (const asset of assets) {
+    await cp(path.join(repoRoot, asset), path.join(options.dir, asset), { recursive: true });
+  }
+
+  const packageJson = {
+    name: `brainspark-${options.name}`,
+    private: true,
+    type: 'module',
+    main: options.outFile,
+    engines: { node: '>=22' },
+    dependencies: Object.fromEntries(Object.entries(dependencies).sort()),
+  };
+  await writeFile(
+    path.join(options.dir, 'package.json'),
+    `${JSON.stringify(packageJson, null, 2)}\n`,
+  );
+
+  const res: BundleResult = {
+    name: options.name,
+    dir: options.dir,
+    entry: outfile,
+    bundleBytes: (await stat(outfile)).size,
+    dependencies,
+    assets: [...assets].sort(),
+  };
+  if (options.zip) {
+    res.zipPath = `${options.dir}.zip`;
+    await rm(res.zipPath, { force: true });
+    // -X leaves out extra file attributes so the same input gives the same zip.
+    const zipped = spawnSync('zip', ['-q', '-X', '-r', res.zipPath, '.'], {
+      cwd: options.dir,
+      encoding: 'utf8',
+    });
+    if (zipped.error || zipped.status !== 0) {
+      throw new Error(`zip failed for ${options.name}: ${zipped.error?.message ?? zipped.stderr}`);
+    }
+    res.zipBytes = (await stat(res.zipPath)).size;
+  }
+  return res;
+}
+
+export function buildFunction(
+  spec: FunctionSpec,
+  outDir = defaultOutDir,
+  zip = true,
+): Promise<BundleResult> {
+  return bundle({
+    name: spec.name,
+    entry: spec.source,
+    dir: path.join(outDir, spec.name),
+    outFile: 'index.mjs',
+    zip,
+  });
+}
+
+/**
+ * The migration runner, self-contained (the Cloud Run job's plain Node image has no
+ * node_modules). Uploaded as a folder, not a zip: the job reads it through a bucket mount.
+ */
+export function buildMigrate(outDir = defaultOutDir): Promise<BundleResult> {
+  return bundle({
+    name: 'migrate',
+    entry: 'scripts/db.ts',
+    dir: path.join(outDir, 'migrate'),
+    outFile: 'index.mjs',
+    zip: false,
+  });
+}
+
+export function formatBytes(bytes: number): string {
+  return bytes >= 1024 * 1024
+    ? `${(bytes / 1024 / 1024).toFixed(2)} MiB`
+    : `${(bytes / 1024).toFixed(1)} KiB`;
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  const zip = !args.includes('--no-zip');
+  const names = args.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !functionRegistry.some((f) => f.name === n));
+  if (unknown.length > 0) {
+    process.stderr.write(`Not in shared/registry.ts: ${unknown.join(', ')}\n`);
+    return 1;
+  }
+  const selected =
+    names.length > 0 ? functionRegistry.filter((f) => names.includes(f.name)) : functionRegistry;
+  const missing = selected.filter((f) => !existsSync(path.join(repoRoot, f.source)));
+  if (missing.length > 0) {
+    process.stderr.write(`Missing function sources: ${missing.map((f) => f.source).join(', ')}\n`);
+    return 1;
+  }
+  const results: BundleResult[] = [];
+  for (const spec of selected) results.push(await buildFunction(spec, defaultOutDir, zip));
+  if (names.length === 0) results.push(await buildMigrate());
+
+  const width = Math.max(...results.map((r) => r.name.length));
+  for (const r of results) {
+    const deps = Object.keys(r.dependencies);
+    process.stdout.write(
+      `${r.name.padEnd(width)}  bundle ${formatBytes(r.bundleBytes).padStart(10)}` +
+        (r.zipBytes === undefined ? '' : `  zip ${formatBytes(r.zipBytes).padStart(10)}`) +
+        (deps.length ? `  installs ${deps.join(', ')}` : '') +
+        (r.assets.length ? `  assets ${r.assets.join(', ')}` : '') +
+        '\n',
+    );
+  }
+  return 0;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  process.exitCode = await main(process.argv.slice(2));
+}
