@@ -283,9 +283,15 @@ export function sparkRotation(bank: readonly SparkBankEntry[], group: AgeGroup):
 
 const isoDate = z.iso.date();
 
+function parseIsoDate(date: string): string {
+  const result = isoDate.safeParse(date);
+  if (!result.success) throw new SeedDataError(`expected a YYYY-MM-DD date, got "${date}"`);
+  return result.data;
+}
+
 /** Days since 1970-01-01 of a YYYY-MM-DD date (calendar arithmetic, no time zone). */
 export function dayNumber(date: string): number {
-  const parsed = isoDate.parse(date);
+  const parsed = parseIsoDate(date);
   return Math.floor(Date.parse(`${parsed}T00:00:00Z`) / 86_400_000);
 }
 
@@ -490,7 +496,7 @@ export async function seedDatabase(
   db: SeedTarget,
   options: { today?: string } = {},
 ): Promise<SeedReport> {
-  const today = isoDate.parse(options.today ?? new Date().toISOString().slice(0, 10));
+  const today = parseIsoDate(options.today ?? new Date().toISOString().slice(0, 10));
   const client = isPool(db) ? await db.connect() : db;
   try {
     await client.query('BEGIN');
