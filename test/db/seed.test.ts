@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import {
@@ -567,6 +570,44 @@ describe('seedDatabase run concurrently', () => {
       topics: topics.length,
       connections: connections.length,
       sparks: AGE_GROUPS.length * SEEDED_SPARK_DAYS,
+    });
+  });
+});
+
+describe('scripts/seed.ts', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  const run = (...args: string[]) =>
+    promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', ...args], {
+      cwd: fileURLToPath(new URL('../..', import.meta.url)),
+      env: { ...process.env, DATABASE_URL: db.url },
+    });
+
+  it('seeds DATABASE_URL for the given date and prints one JSON line', async () => {
+    const { stdout } = await run(TODAY);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(JSON.parse(lines[0] ?? '')).toMatchObject({
+      severity: 'INFO',
+      topics: { inserted: topics.length, updated: 0 },
+      connections: { inserted: connections.length, updated: 0 },
+      sparks: { inserted: AGE_GROUPS.length * SEEDED_SPARK_DAYS, from: TODAY },
+    });
+    const again = JSON.parse((await run(TODAY)).stdout);
+    expect(again).toMatchObject({ topics: { inserted: 0, updated: 0 }, sparks: { inserted: 0 } });
+  });
+
+  it('exits non-zero with a message for a bad date', async () => {
+    await expect(run('tomorrow')).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('expected a YYYY-MM-DD date'),
     });
   });
 });
