@@ -40,6 +40,8 @@ async function create(template: string | undefined): Promise<TestDatabase> {
     url,
     pool,
     async drop() {
+      // FORCE terminates connections pg may still be closing: don't let that surface as an error.
+      pool.on('error', () => undefined);
       await pool.end();
       await adminQuery(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     },
