@@ -1,0 +1,8 @@
+// Daily: every age group has a brain spark for today and the next 6 days (shared/jobs).
+import { getPool } from '../../shared/db/client.ts';
+import { runBrainSparkRollout } from '../../shared/jobs/brain-spark-rollout.ts';
+import { defineJob } from '../../shared/runtime/job.ts';
+
+export const brainSparkRollout = defineJob('brain-spark-rollout', {
+  run: async (args) => runBrainSparkRollout(await getPool(), args),
+});

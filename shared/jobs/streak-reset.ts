@@ -1,0 +1,140 @@
+// streak-reset (hourly): settles the local days that have ended without activity.
+//
+// Streak rules (PRODUCT.md "Streaks"; the live path in the learning loop follows the same):
+//   - Days are the family's local days: (instant AT TIME ZONE parents.timezone)::date.
+//   - streaks.last_activity_date is the last local day the streak is accounted for: a day
+//     with a meaningful activity, or a missed day a freeze covered. The live path therefore
+//     increments when last_activity_date = local today - 1, does nothing when it equals local
+//     today (at most one increment per local day), and otherwise first settles the gap with
+//     the rules below (so the result does not depend on whether this job ran first).
+//   - A freeze is earned per 7 consecutive days (the live path), at most 2 are held.
+//   - When local day Y (local yesterday) has ended and last_activity_date < Y, the days
+//     last_activity_date+1 .. Y were missed. Missed days are taken in order; each one is
+//     covered by one held freeze while the streak is alive: the freeze count drops by one,
+//     current_streak is unchanged, and history gets {date, streak, activity: false,
+//     freeze_used: true}. The first missed day no freeze covers resets current_streak to 0
+//     (longest_streak is kept) and history gets {date, streak: 0, activity: false,
+//     freeze_used: false}; the days after it consume nothing (there is nothing left to
+//     protect). So one freeze and two missed days: the freeze covers the first day, the
+//     second resets the streak, exactly as if the job had run on time after each day.
+//   - If every missed day is covered, last_activity_date moves to Y (covered through Y).
+//   - History keeps the last 365 entries.
+//   - Streaks already at 0 and soft-deleted families are left alone.
+// Idempotence: a settled row has last_activity_date >= Y or current_streak = 0, so it no
+// longer matches; running every hour, twice, or late handles each missed day exactly once.
+// Concurrency: one advisory lock per job; against the live path, the UPDATE only applies if
+// the row still holds the values the plan was computed from (READ COMMITTED re-checks the
+// WHERE clause on the newest row version), otherwise the row waits for the next run.
+// Scale: one UPDATE ... FROM over all children, local dates computed per family in SQL.
+import type pg from 'pg';
+import { inTransaction, withJobLock } from './lock.ts';
+import { addDays } from './time.ts';
+import type { JobArgs, JobResult } from './types.ts';
+
+export const STREAK_HISTORY_LIMIT = 365;
+
+/** `at`, else for a `date` the instant when that day has ended in every time zone (UTC-12..+14). */
+export function resolveStreakInstant(args: { date?: string; at?: Date }, now = new Date()): Date {
+  if (args.at) return args.at;
+  // Noon UTC the next day is past midnight at UTC-12 and before the day after ends at UTC+14.
+  if (args.date) return new Date(`${addDays(args.date, 1)}T12:00:00Z`);
+  return now;
+}
+
+const SETTLE_MISSED_DAYS = `
+WITH due AS MATERIALIZED (
+    SELECT s.id,
+           s.current_streak,
+           s.last_activity_date,
+           s.streak_freezes_available,
+           (($1::timestamptz AT TIME ZONE p.timezone)::date - 1) AS local_yesterday
+      FROM streaks s
+      JOIN children c ON c.id = s.child_id AND c.deleted_at IS NULL
+      JOIN parents p ON p.id = c.parent_id AND p.deleted_at IS NULL
+     WHERE s.current_streak > 0
+       AND s.last_activity_date < (($1::timestamptz AT TIME ZONE p.timezone)::date - 1)
+), plan AS (
+    SELECT d.*,
+           d.local_yesterday - d.last_activity_date AS missed,
+           LEAST(d.local_yesterday - d.last_activity_date, d.streak_freezes_available) AS covered
+      FROM due d
+), entries AS (
+    SELECT pl.*,
+           COALESCE(
+               (SELECT jsonb_agg(jsonb_build_object(
+                           'date', to_char(pl.last_activity_date + k, 'YYYY-MM-DD'),
+                           'streak', pl.current_streak,
+                           'activity', false,
+                           'freeze_used', true) ORDER BY k)
+                  FROM generate_series(1, pl.covered) AS k),
+               '[]'::jsonb)
+           || CASE WHEN pl.missed > pl.covered THEN jsonb_build_array(jsonb_build_object(
+                           'date', to_char(pl.last_activity_date + pl.covered + 1, 'YYYY-MM-DD'),
+                           'streak', 0,
+                           'activity', false,
+                           'freeze_used', false))
+                   ELSE '[]'::jsonb END AS new_entries
+      FROM plan pl
+), updated AS (
+    UPDATE streaks s
+       SET current_streak = CASE WHEN e.missed > e.covered THEN 0 ELSE s.current_streak END,
+           streak_freezes_available = s.streak_freezes_available - e.covered,
+           last_activity_date = CASE WHEN e.missed > e.covered THEN s.last_activity_date
+                                     ELSE e.local_yesterday END,
+           streak_history = CASE
+               WHEN jsonb_array_length(s.streak_history) + jsonb_array_length(e.new_entries) <= $2
+                   THEN s.streak_history || e.new_entries
+               ELSE (SELECT jsonb_agg(t.entry ORDER BY t.n)
+                       FROM (SELECT entry, n
+                               FROM jsonb_array_elements(s.streak_history || e.new_entries)
+                                    WITH ORDINALITY AS h(entry, n)
+                              ORDER BY n DESC
+                              LIMIT $2) AS t)
+           END
+      FROM entries e
+     WHERE s.id = e.id
+       AND s.current_streak = e.current_streak
+       AND s.last_activity_date = e.last_activity_date
+       AND s.streak_freezes_available = e.streak_freezes_available
+    RETURNING e.covered, (e.missed > e.covered) AS was_reset
+)
+SELECT COUNT(*)::int AS streaks_updated,
+       COUNT(*) FILTER (WHERE was_reset)::int AS streaks_reset,
+       COUNT(*) FILTER (WHERE NOT was_reset)::int AS streaks_frozen,
+       COALESCE(SUM(covered), 0)::int AS freezes_used
+  FROM updated`;
+
+interface SettleRow {
+  streaks_updated: number;
+  streaks_reset: number;
+  streaks_frozen: number;
+  freezes_used: number;
+}
+
+export async function runStreakReset(pool: pg.Pool, args: JobArgs): Promise<JobResult> {
+  const at = resolveStreakInstant(args);
+  return withJobLock(pool, 'streak-reset', (client) =>
+    inTransaction(client, 'streak-reset', async () => {
+      const { rows } = await client.query<SettleRow>(SETTLE_MISSED_DAYS, [
+        at.toISOString(),
+        STREAK_HISTORY_LIMIT,
+      ]);
+      const r = rows[0] ?? {
+        streaks_updated: 0,
+        streaks_reset: 0,
+        streaks_frozen: 0,
+        freezes_used: 0,
+      };
+      args.onProgress?.({ step: 'streaks', done: r.streaks_updated });
+      return {
+        rowsTouched: r.streaks_updated,
+        counts: {
+          streaksReset: r.streaks_reset,
+          streaksKeptByFreezes: r.streaks_frozen,
+          freezesUsed: r.freezes_used,
+        },
+        details: { at: at.toISOString() },
+      };
+    }),
+  );
+}
