@@ -11,6 +11,7 @@ export const statusByCode = {
   invalid_token: 401,
   forbidden: 403,
   consent_required: 403,
+  invalid_pin: 403,
   bedtime: 403,
   time_limit_reached: 403,
   topic_locked: 403,

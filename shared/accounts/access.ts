@@ -1,0 +1,62 @@
+// Ownership checks shared by every route that takes a child id. A parent reaches only its own
+// family's live children (anything else is 404, so ids of other families reveal nothing); a
+// child session reaches only its own child id (403 for any other).
+import type { Principal } from '../auth/principal.ts';
+import { getPool } from '../db/client.ts';
+import { AppError } from '../errors.ts';
+import type { Queryable } from './db.ts';
+
+export interface ChildRow {
+  id: string;
+  parent_id: string;
+  name: string;
+  /** YYYY-MM-DD (selected as text: a DATE has no time zone to shift). */
+  birth_date: string;
+  age: number;
+  age_group: 'wonder_cubs' | 'curious_explorers' | 'mind_masters';
+  avatar_id: string;
+  interests: string[];
+  vocabulary_level: number;
+  settings: Record<string, unknown>;
+  leaderboard_opt_in: boolean;
+  nickname: string | null;
+  has_pin: boolean;
+  created_at: Date;
+  updated_at: Date;
+  last_active_at: Date | null;
+}
+
+export const CHILD_COLUMNS = `id, parent_id, name, birth_date::text AS birth_date,
+  calculate_age(birth_date) AS age, age_group, avatar_id, interests, vocabulary_level, settings,
+  leaderboard_opt_in, nickname, pin_hash IS NOT NULL AS has_pin, created_at, updated_at, last_active_at`;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Throws 403 when a child session tries to act for another child. Parents pass. */
+export function assertChildScope(principal: Principal, childId: string): void {
+  if (principal.kind === 'child' && principal.childId !== childId) {
+    throw new AppError('forbidden', 'A child session can only act for its own child');
+  }
+}
+
+/**
+ * The live child `childId` if `principal` may act for it: its parent, or its own child session.
+ * `lock` takes a row lock (inside a transaction `db`).
+ */
+export async function loadOwnedChild(
+  principal: Principal,
+  childId: string,
+  options: { db?: Queryable; lock?: boolean } = {},
+): Promise<ChildRow> {
+  assertChildScope(principal, childId);
+  if (!UUID.test(childId)) throw new AppError('not_found', 'No such child');
+  const db = options.db ?? (await getPool());
+  const { rows } = await db.query<ChildRow>(
+    `SELECT ${CHILD_COLUMNS} FROM children
+      WHERE id = $1 AND parent_id = $2 AND deleted_at IS NULL${options.lock ? ' FOR UPDATE' : ''}`,
+    [childId, principal.parentId],
+  );
+  const row = rows[0];
+  if (!row) throw new AppError('not_found', 'No such child');
+  return row;
+}

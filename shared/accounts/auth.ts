@@ -1,0 +1,191 @@
+// Parent authentication: email+password signup and login, Google/Apple sign-in, refresh
+// rotation and logout. Every successful sign-in returns a short-lived access token and a new
+// refresh token family.
+import { randomUUID } from 'node:crypto';
+import { issueAccessToken } from '../auth/access-token.ts';
+import { AppError } from '../errors.ts';
+import { parentActor, pgErrorOf, withTransaction } from './db.ts';
+import {
+  isIanaTimeZone,
+  PARENT_COLUMNS,
+  type ParentRow,
+  type ParentView,
+  toParentView,
+} from './parents.ts';
+import { burnVerification, hashSecret, verifySecret } from './passwords.ts';
+import { rateLimits } from './rate-limits.ts';
+import {
+  type ClientInfo,
+  familyOf,
+  insertRefreshToken,
+  revokeFamilyOfToken,
+  rotateRefreshToken,
+} from './refresh-tokens.ts';
+import { type SocialProvider, verifyIdToken } from './social-login.ts';
+
+export interface TokenPair {
+  accessToken: string;
+  tokenType: 'Bearer';
+  expiresIn: number;
+  refreshToken: string;
+  refreshTokenExpiresAt: string;
+}
+
+export interface Session extends TokenPair {
+  parent: ParentView;
+}
+
+export interface SignupInput {
+  email: string;
+  password: string;
+  displayName?: string | undefined;
+  timezone?: string | undefined;
+  locale?: string | undefined;
+}
+
+const normalizeEmail = (email: string): string => email.trim().toLowerCase();
+
+async function issueSession(
+  tx: Parameters<Parameters<typeof withTransaction>[1]>[0],
+  row: ParentRow,
+  client: ClientInfo,
+): Promise<Session> {
+  const refresh = await insertRefreshToken(tx, row.id, client);
+  const access = await issueAccessToken({ kind: 'parent', parentId: row.id });
+  return {
+    accessToken: access.token,
+    tokenType: 'Bearer',
+    expiresIn: access.expiresIn,
+    refreshToken: refresh.refreshToken,
+    refreshTokenExpiresAt: refresh.expiresAt.toISOString(),
+    parent: toParentView(row),
+  };
+}
+
+function mapParentInsertError(err: unknown): never {
+  const pgErr = pgErrorOf(err);
+  if (pgErr.code === '23505')
+    throw new AppError('email_taken', 'An account with this email already exists');
+  throw err;
+}
+
+export async function signup(input: SignupInput, client: ClientInfo): Promise<Session> {
+  await (await rateLimits()).consume('signupPerIp', client.ip ?? 'unknown');
+  if (input.timezone !== undefined && !isIanaTimeZone(input.timezone)) {
+    throw new AppError('validation_failed', 'Unknown time zone', {
+      fieldErrors: [
+        { path: 'body.timezone', message: 'Use an IANA time zone name, e.g. Europe/London' },
+      ],
+    });
+  }
+  const passwordHash = await hashSecret(input.password);
+  const id = randomUUID();
+  return withTransaction(parentActor(id), async (tx) => {
+    const { rows } = await tx
+      .query<ParentRow>(
+        `INSERT INTO parents (id, email, password_hash, auth_provider, display_name, timezone, locale, last_login_at)
+         VALUES ($1, $2, $3, 'email', $4, COALESCE($5, 'UTC'), COALESCE($6, 'en-US'), NOW())
+         RETURNING ${PARENT_COLUMNS}`,
+        [
+          id,
+          normalizeEmail(input.email),
+          passwordHash,
+          input.displayName ?? null,
+          input.timezone ?? null,
+          input.locale ?? null,
+        ],
+      )
+      .catch(mapParentInsertError);
+    return issueSession(tx, rows[0] as ParentRow, client);
+  });
+}
+
+export async function login(
+  input: { email: string; password: string },
+  client: ClientInfo,
+): Promise<Session> {
+  const email = normalizeEmail(input.email);
+  const limits = await rateLimits();
+  await limits.consume('loginPerIp', client.ip ?? 'unknown');
+  await limits.consume('loginPerEmail', email);
+  return withTransaction('system:login', async (tx) => {
+    const { rows } = await tx.query<ParentRow & { password_hash: string | null }>(
+      `SELECT ${PARENT_COLUMNS}, password_hash FROM parents WHERE lower(email) = $1 AND deleted_at IS NULL`,
+      [email],
+    );
+    const row = rows[0];
+    if (!row?.password_hash) {
+      await burnVerification(input.password);
+      throw new AppError('invalid_credentials', 'Wrong email or password');
+    }
+    if (!(await verifySecret(row.password_hash, input.password))) {
+      throw new AppError('invalid_credentials', 'Wrong email or password');
+    }
+    // A successful login does not count against the account's limit.
+    await limits.refund('loginPerEmail', email);
+    await tx.query("SELECT set_config('brainspark.actor', $1, true)", [parentActor(row.id)]);
+    const { rows: updated } = await tx.query<ParentRow>(
+      `UPDATE parents SET last_login_at = NOW() WHERE id = $1 RETURNING ${PARENT_COLUMNS}`,
+      [row.id],
+    );
+    return issueSession(tx, updated[0] as ParentRow, client);
+  });
+}
+
+/** Signs in with a verified Google/Apple identity: the parent linked to it, or a new one. */
+export async function socialLogin(
+  provider: SocialProvider,
+  idToken: string,
+  client: ClientInfo,
+): Promise<Session> {
+  await (await rateLimits()).consume('loginPerIp', client.ip ?? 'unknown');
+  const identity = await verifyIdToken(provider, idToken);
+  const existing = await withTransaction('system:login', async (tx) => {
+    const { rows } = await tx.query<ParentRow>(
+      `SELECT ${PARENT_COLUMNS} FROM parents
+        WHERE auth_provider = $1 AND auth_provider_id = $2 AND deleted_at IS NULL FOR UPDATE`,
+      [provider, identity.subject],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    await tx.query("SELECT set_config('brainspark.actor', $1, true)", [parentActor(row.id)]);
+    const { rows: updated } = await tx.query<ParentRow>(
+      `UPDATE parents SET last_login_at = NOW() WHERE id = $1 RETURNING ${PARENT_COLUMNS}`,
+      [row.id],
+    );
+    return issueSession(tx, updated[0] as ParentRow, client);
+  });
+  if (existing) return existing;
+  const id = randomUUID();
+  // An email already used by another sign-in method is not linked silently: the owner of
+  // that account signs in with it instead (no takeover through a second provider).
+  return withTransaction(parentActor(id), async (tx) => {
+    const { rows } = await tx
+      .query<ParentRow>(
+        `INSERT INTO parents (id, email, auth_provider, auth_provider_id, display_name, last_login_at)
+         VALUES ($1, $2, $3, $4, $5, NOW())
+         RETURNING ${PARENT_COLUMNS}`,
+        [id, normalizeEmail(identity.email), provider, identity.subject, identity.name ?? null],
+      )
+      .catch(mapParentInsertError);
+    return issueSession(tx, rows[0] as ParentRow, client);
+  });
+}
+
+export async function refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {
+  const familyId = await familyOf(refreshToken);
+  if (familyId) await (await rateLimits()).consume('refreshPerFamily', familyId);
+  const rotated = await rotateRefreshToken(refreshToken, client);
+  const access = await issueAccessToken({ kind: 'parent', parentId: rotated.parentId });
+  return {
+    accessToken: access.token,
+    tokenType: 'Bearer',
+    expiresIn: access.expiresIn,
+    refreshToken: rotated.refreshToken,
+    refreshTokenExpiresAt: rotated.expiresAt.toISOString(),
+  };
+}
+
+export async function logout(refreshToken: string): Promise<void> {
+  await revokeFamilyOfToken(refreshToken);
+}

@@ -1,0 +1,171 @@
+// Consents: every grant is a new row (version, time, IP, user agent); a revocation only sets
+// revoked_at on that row (the database refuses any other change). Child features need coppa,
+// terms and privacy granted at their current versions (from config).
+import { config } from '../config.ts';
+import { AppError } from '../errors.ts';
+import { parentActor, query, withTransaction } from './db.ts';
+import type { ClientInfo } from './refresh-tokens.ts';
+
+export const consentTypes = ['coppa', 'terms', 'privacy', 'marketing', 'data_sharing'] as const;
+export type ConsentType = (typeof consentTypes)[number];
+export const requiredConsentTypes = [
+  'coppa',
+  'terms',
+  'privacy',
+] as const satisfies readonly ConsentType[];
+
+export function currentConsentVersion(type: ConsentType): string {
+  const cfg = config();
+  const versions: Record<ConsentType, string> = {
+    coppa: cfg.CONSENT_VERSION_COPPA,
+    terms: cfg.CONSENT_VERSION_TERMS,
+    privacy: cfg.CONSENT_VERSION_PRIVACY,
+    marketing: cfg.CONSENT_VERSION_MARKETING,
+    data_sharing: cfg.CONSENT_VERSION_DATA_SHARING,
+  };
+  return versions[type];
+}
+
+interface ConsentRow {
+  id: string;
+  consent_type: ConsentType;
+  version: string;
+  granted_at: Date | null;
+  revoked_at: Date | null;
+  ip_address: string | null;
+  user_agent: string | null;
+  created_at: Date;
+}
+
+export interface ConsentView {
+  id: string;
+  type: ConsentType;
+  version: string;
+  grantedAt: string | null;
+  revokedAt: string | null;
+  ipAddress: string | null;
+  userAgent: string | null;
+  createdAt: string;
+}
+
+const COLUMNS =
+  'id, consent_type, version, granted_at, revoked_at, host(ip_address) AS ip_address, user_agent, created_at';
+
+function toView(row: ConsentRow): ConsentView {
+  return {
+    id: row.id,
+    type: row.consent_type,
+    version: row.version,
+    grantedAt: row.granted_at?.toISOString() ?? null,
+    revokedAt: row.revoked_at?.toISOString() ?? null,
+    ipAddress: row.ip_address,
+    userAgent: row.user_agent,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+export interface ConsentStatus {
+  type: ConsentType;
+  required: boolean;
+  currentVersion: string;
+  /** Granted at the current version and not revoked. */
+  granted: boolean;
+  grantedAt: string | null;
+}
+
+export async function listConsents(
+  parentId: string,
+): Promise<{ status: ConsentStatus[]; history: ConsentView[] }> {
+  const { rows } = await query<ConsentRow>(
+    `SELECT ${COLUMNS} FROM consents WHERE parent_id = $1 ORDER BY created_at DESC, id`,
+    [parentId],
+  );
+  const history = rows.map(toView);
+  const status = consentTypes.map((type) => {
+    const currentVersion = currentConsentVersion(type);
+    const live = history.find(
+      (c) => c.type === type && c.version === currentVersion && c.grantedAt && !c.revokedAt,
+    );
+    return {
+      type,
+      required: (requiredConsentTypes as readonly string[]).includes(type),
+      currentVersion,
+      granted: Boolean(live),
+      grantedAt: live?.grantedAt ?? null,
+    };
+  });
+  return { status, history };
+}
+
+/** Records a grant of the current version; granting an already granted version changes nothing. */
+export async function grantConsent(
+  parentId: string,
+  input: { type: ConsentType },
+  client: ClientInfo,
+): Promise<{ consent: ConsentView; created: boolean }> {
+  const version = currentConsentVersion(input.type);
+  return withTransaction(parentActor(parentId), async (tx) => {
+    const { rows } = await tx.query<ConsentRow>(
+      `INSERT INTO consents (parent_id, consent_type, version, granted_at, ip_address, user_agent)
+       SELECT p.id, $2, $3, NOW(), $4::inet, $5 FROM parents p WHERE p.id = $1 AND p.deleted_at IS NULL
+       ON CONFLICT (parent_id, consent_type, version) WHERE revoked_at IS NULL DO NOTHING
+       RETURNING ${COLUMNS}`,
+      [parentId, input.type, version, ipOrNull(client.ip), client.userAgent?.slice(0, 500) ?? null],
+    );
+    if (rows[0]) return { consent: toView(rows[0]), created: true };
+    const existing = await tx.query<ConsentRow>(
+      `SELECT ${COLUMNS} FROM consents
+        WHERE parent_id = $1 AND consent_type = $2 AND version = $3 AND revoked_at IS NULL`,
+      [parentId, input.type, version],
+    );
+    if (!existing.rows[0]) throw new AppError('not_found', 'No such account');
+    return { consent: toView(existing.rows[0]), created: false };
+  });
+}
+
+/** Revokes every live grant of `type` (any version). 404 when nothing was granted. */
+export async function revokeConsent(parentId: string, type: ConsentType): Promise<ConsentView[]> {
+  return withTransaction(parentActor(parentId), async (tx) => {
+    const { rows } = await tx.query<ConsentRow>(
+      `UPDATE consents SET revoked_at = NOW()
+        WHERE parent_id = $1 AND consent_type = $2 AND revoked_at IS NULL AND granted_at IS NOT NULL
+        RETURNING ${COLUMNS}`,
+      [parentId, type],
+    );
+    if (rows.length === 0) throw new AppError('not_found', `No ${type} consent is granted`);
+    return rows.map(toView);
+  });
+}
+
+/**
+ * Throws 403 consent_required unless coppa, terms and privacy are granted at their current
+ * versions and not revoked. Every child feature calls this before touching child data.
+ */
+export async function requireChildFeaturesConsent(parentId: string): Promise<void> {
+  const wanted = requiredConsentTypes.map((type) => ({
+    type,
+    version: currentConsentVersion(type),
+  }));
+  const { rows } = await query<{ consent_type: string }>(
+    `SELECT DISTINCT c.consent_type FROM consents c
+       JOIN jsonb_to_recordset($2::jsonb) AS w(type TEXT, version TEXT)
+         ON w.type = c.consent_type AND w.version = c.version
+      WHERE c.parent_id = $1 AND c.granted_at IS NOT NULL AND c.revoked_at IS NULL`,
+    [parentId, JSON.stringify(wanted)],
+  );
+  const granted = new Set(rows.map((r) => r.consent_type));
+  const missing = wanted.filter((w) => !granted.has(w.type));
+  if (missing.length > 0) {
+    throw new AppError(
+      'consent_required',
+      'A parent must grant the current coppa, terms and privacy consents first',
+      {
+        details: { missingConsents: missing },
+      },
+    );
+  }
+}
+
+function ipOrNull(ip: string | undefined): string | null {
+  return ip && /^[0-9a-fA-F:.]+$/.test(ip) ? ip : null;
+}

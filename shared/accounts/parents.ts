@@ -1,0 +1,269 @@
+// The signed-in parent: profile (display name, IANA time zone, locale, settings deep-merged
+// into the JSONB), export of all family data, and account deletion (soft now; the retention
+// job hard-deletes later) which also revokes every refresh token.
+import type pg from 'pg';
+import { getPool } from '../db/client.ts';
+import { AppError } from '../errors.ts';
+import { parentActor, type Queryable, withTransaction } from './db.ts';
+import { revokeAllForParent } from './refresh-tokens.ts';
+
+export interface ParentRow {
+  id: string;
+  email: string;
+  auth_provider: string;
+  display_name: string | null;
+  timezone: string;
+  locale: string;
+  subscription_tier: string;
+  subscription_expires_at: Date | null;
+  settings: Record<string, unknown>;
+  created_at: Date;
+  updated_at: Date;
+  last_login_at: Date | null;
+}
+
+/** Every column except password_hash (and deleted_at: callers only see live parents). */
+export const PARENT_COLUMNS = `id, email, auth_provider, display_name, timezone, locale, subscription_tier,
+  subscription_expires_at, settings, created_at, updated_at, last_login_at`;
+
+export interface ParentView {
+  id: string;
+  email: string;
+  authProvider: string;
+  displayName: string | null;
+  timezone: string;
+  locale: string;
+  subscriptionTier: string;
+  subscriptionExpiresAt: string | null;
+  settings: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+  lastLoginAt: string | null;
+}
+
+const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
+
+export function toParentView(row: ParentRow): ParentView {
+  return {
+    id: row.id,
+    email: row.email,
+    authProvider: row.auth_provider,
+    displayName: row.display_name,
+    timezone: row.timezone,
+    locale: row.locale,
+    subscriptionTier: row.subscription_tier,
+    subscriptionExpiresAt: iso(row.subscription_expires_at),
+    settings: row.settings,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    lastLoginAt: iso(row.last_login_at),
+  };
+}
+
+let zones: Set<string> | undefined;
+
+/** IANA names only (what Intl knows), plus UTC which Intl lists under Etc but accepts. */
+export function isIanaTimeZone(zone: string): boolean {
+  zones ??= new Set(Intl.supportedValuesOf('timeZone'));
+  if (zones.has(zone) || zone === 'UTC' || zone === 'Etc/UTC') return true;
+  try {
+    // Also accept canonical aliases Intl resolves (e.g. Asia/Calcutta -> Asia/Kolkata).
+    const resolved = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions()
+      .timeZone;
+    return zones.has(resolved) && zone.includes('/');
+  } catch {
+    return false;
+  }
+}
+
+export async function loadLiveParent(
+  db: Queryable,
+  parentId: string,
+  lock = false,
+): Promise<ParentRow> {
+  const { rows } = await db.query<ParentRow>(
+    `SELECT ${PARENT_COLUMNS} FROM parents WHERE id = $1 AND deleted_at IS NULL${lock ? ' FOR UPDATE' : ''}`,
+    [parentId],
+  );
+  const row = rows[0];
+  if (!row) throw new AppError('not_found', 'No such account');
+  return row;
+}
+
+export async function getParent(parentId: string): Promise<ParentView> {
+  return toParentView(await loadLiveParent(await getPool(), parentId));
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Objects merge key by key, recursively; anything else (arrays too) replaces. */
+export function deepMerge(
+  base: Record<string, unknown>,
+  patch: Record<string, unknown>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    const current = out[key];
+    out[key] = isPlainObject(current) && isPlainObject(value) ? deepMerge(current, value) : value;
+  }
+  return out;
+}
+
+export interface ParentUpdate {
+  displayName?: string | null | undefined;
+  timezone?: string | undefined;
+  locale?: string | undefined;
+  settings?: Record<string, Json> | undefined;
+}
+
+export async function updateParent(parentId: string, update: ParentUpdate): Promise<ParentView> {
+  if (update.timezone !== undefined && !isIanaTimeZone(update.timezone)) {
+    throw new AppError('validation_failed', 'Unknown time zone', {
+      fieldErrors: [
+        { path: 'body.timezone', message: 'Use an IANA time zone name, e.g. Europe/London' },
+      ],
+    });
+  }
+  return withTransaction(parentActor(parentId), async (tx) => {
+    const current = await loadLiveParent(tx, parentId, true);
+    const settings = update.settings
+      ? deepMerge(current.settings, update.settings)
+      : current.settings;
+    const { rows } = await tx.query<ParentRow>(
+      `UPDATE parents SET
+         display_name = CASE WHEN $2 THEN $3 ELSE display_name END,
+         timezone = COALESCE($4, timezone),
+         locale = COALESCE($5, locale),
+         settings = $6::jsonb
+       WHERE id = $1
+       RETURNING ${PARENT_COLUMNS}`,
+      [
+        parentId,
+        update.displayName !== undefined,
+        update.displayName ?? null,
+        update.timezone ?? null,
+        update.locale ?? null,
+        JSON.stringify(settings),
+      ],
+    );
+    return toParentView(rows[0] as ParentRow);
+  });
+}
+
+/** Soft-deletes the parent and every child and revokes all refresh tokens, atomically. */
+export async function deleteAccount(parentId: string): Promise<void> {
+  await withTransaction(parentActor(parentId), async (tx) => {
+    await loadLiveParent(tx, parentId, true);
+    await tx.query(
+      'UPDATE children SET deleted_at = NOW() WHERE parent_id = $1 AND deleted_at IS NULL',
+      [parentId],
+    );
+    await tx.query('UPDATE parents SET deleted_at = NOW() WHERE id = $1', [parentId]);
+    await revokeAllForParent(tx, parentId);
+  });
+}
+
+async function rowsOf(
+  tx: pg.PoolClient,
+  text: string,
+  values: unknown[],
+): Promise<Record<string, unknown>[]> {
+  return (await tx.query<Record<string, unknown>>(text, values)).rows;
+}
+
+/**
+ * Everything stored about the family, as JSON (rows keep their column names). Secrets
+ * (password and PIN hashes, refresh token hashes) are left out. One REPEATABLE READ snapshot
+ * so the parts agree with each other.
+ */
+export async function exportFamily(parentId: string): Promise<Record<string, unknown>> {
+  return withTransaction(parentActor(parentId), async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const parent = toParentView(await loadLiveParent(tx, parentId));
+    const children = await rowsOf(
+      tx,
+      `SELECT to_jsonb(c) - 'pin_hash' || jsonb_build_object('has_pin', c.pin_hash IS NOT NULL) AS row
+         FROM children c WHERE c.parent_id = $1 ORDER BY c.created_at`,
+      [parentId],
+    );
+    const childIds = children.map((c) => (c.row as { id: string }).id);
+    const ids = [childIds];
+    // Literal statements (no table names spliced into SQL); one client runs them in turn.
+    const [
+      consents,
+      conversations,
+      messages,
+      progress,
+      streaks,
+      rewards,
+      dailyActivity,
+      cognitiveMetrics,
+      alerts,
+    ] = await Promise.all([
+      rowsOf(
+        tx,
+        'SELECT to_jsonb(t) AS row FROM consents t WHERE t.parent_id = $1 ORDER BY t.created_at',
+        [parentId],
+      ),
+      rowsOf(
+        tx,
+        'SELECT to_jsonb(t) AS row FROM conversations t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.started_at',
+        ids,
+      ),
+      rowsOf(
+        tx,
+        `SELECT to_jsonb(m) AS row FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            WHERE c.child_id = ANY($1::uuid[]) ORDER BY m.created_at`,
+        ids,
+      ),
+      rowsOf(
+        tx,
+        'SELECT to_jsonb(t) AS row FROM progress t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
+        ids,
+      ),
+      rowsOf(
+        tx,
+        'SELECT to_jsonb(t) AS row FROM streaks t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
+        ids,
+      ),
+      rowsOf(
+        tx,
+        'SELECT to_jsonb(t) AS row FROM rewards t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.earned_at',
+        ids,
+      ),
+      rowsOf(
+        tx,
+        'SELECT to_jsonb(t) AS row FROM daily_activity t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.activity_date',
+        ids,
+      ),
+      rowsOf(
+        tx,
+        'SELECT to_jsonb(t) AS row FROM cognitive_metrics t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.assessment_date',
+        ids,
+      ),
+      rowsOf(
+        tx,
+        'SELECT to_jsonb(t) AS row FROM parent_alerts t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
+        ids,
+      ),
+    ]);
+    const unwrap = (rows: Record<string, unknown>[]) => rows.map((r) => r.row);
+    return {
+      exportedAt: new Date().toISOString(),
+      parent,
+      consents: unwrap(consents),
+      children: unwrap(children),
+      conversations: unwrap(conversations),
+      messages: unwrap(messages),
+      progress: unwrap(progress),
+      streaks: unwrap(streaks),
+      rewards: unwrap(rewards),
+      dailyActivity: unwrap(dailyActivity),
+      cognitiveMetrics: unwrap(cognitiveMetrics),
+      alerts: unwrap(alerts),
+    };
+  });
+}

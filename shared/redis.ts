@@ -1,0 +1,56 @@
+// One lazily created Redis client per process. Short timeouts and few retries: callers
+// (the rate limiters) fall back to in-process state rather than wait on a sick Redis.
+import type { Redis } from 'ioredis';
+import { config } from './config.ts';
+import { errorFields, logger } from './log.ts';
+
+let clientPromise: Promise<Redis | null> | undefined;
+
+export interface RedisClientOptions {
+  url: string;
+  /** Logged once per outage so a dead Redis is visible without flooding the logs. */
+  onUnavailable?: (err: unknown) => void;
+}
+
+export async function createRedisClient({
+  url,
+  onUnavailable,
+}: RedisClientOptions): Promise<Redis> {
+  const { Redis } = await import('ioredis');
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 1000,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: true,
+    // Keep trying in the background (capped backoff) so the limiter returns to Redis.
+    retryStrategy: (times) => Math.min(times * 200, 5000),
+  });
+  let reported = false;
+  client.on('error', (err: unknown) => {
+    if (reported) return;
+    reported = true;
+    (onUnavailable ?? ((e) => logger.warn('redis unavailable', errorFields(e))))(err);
+  });
+  client.on('ready', () => {
+    reported = false;
+  });
+  // Connect now; failures surface through the 'error' event and the client's status.
+  client.connect().catch(() => undefined);
+  return client;
+}
+
+/** The process's client, or null when REDIS_URL is not configured (local development). */
+export function getRedis(): Promise<Redis | null> {
+  clientPromise ??= (async () => {
+    const url = config().REDIS_URL;
+    return url ? createRedisClient({ url }) : null;
+  })();
+  return clientPromise;
+}
+
+export async function closeRedis(): Promise<void> {
+  const pending = clientPromise;
+  clientPromise = undefined;
+  const client = pending ? await pending : null;
+  client?.disconnect();
+}
