@@ -60,23 +60,34 @@ export class StepFailed extends Error {
 }
 
 /** Runs the plan; background commands are stopped at the end, whatever happens. */
-export async function runPlan(steps: readonly Step[], cwd = repoRoot): Promise<void> {
+export async function runPlan(
+  steps: readonly Step[],
+  { cwd = repoRoot, quiet = false }: { cwd?: string; quiet?: boolean } = {},
+): Promise<void> {
   const background: ChildProcess[] = [];
+  const out = quiet ? 'ignore' : 'inherit';
+  const say = (text: string) => {
+    if (!quiet) process.stdout.write(text);
+  };
   try {
     for (const [i, step] of steps.entries()) {
-      process.stdout.write(`\n==> ${i + 1}/${steps.length} ${step.title}\n`);
+      say(`\n==> ${i + 1}/${steps.length} ${step.title}\n`);
       for (const c of step.commands) {
         if (c.unless) {
           const probe = spawnSync(c.unless[0] ?? '', c.unless.slice(1), { cwd, stdio: 'ignore' });
           if (probe.status === 0) {
-            process.stdout.write(`    (already done: ${formatCommand(c.unless)})\n`);
+            say(`    (already done: ${formatCommand(c.unless)})\n`);
             continue;
           }
         }
-        process.stdout.write(`    $ ${formatCommand(c.argv)}\n`);
+        say(`    $ ${formatCommand(c.argv)}\n`);
         const env = { ...process.env, ...(c.env ? await c.env() : {}) };
         if (c.background) {
-          const child = spawn(c.argv[0] ?? '', c.argv.slice(1), { cwd, env, stdio: 'inherit' });
+          const child = spawn(c.argv[0] ?? '', c.argv.slice(1), {
+            cwd,
+            env,
+            stdio: ['ignore', out, 'inherit'],
+          });
           background.push(child);
           await new Promise((resolve) => setTimeout(resolve, c.settleMs ?? 3000));
           if (child.exitCode !== null)
@@ -88,7 +99,7 @@ export async function runPlan(steps: readonly Step[], cwd = repoRoot): Promise<v
           cwd,
           env,
           input,
-          stdio: [input === undefined ? 'inherit' : 'pipe', 'inherit', 'inherit'],
+          stdio: [input === undefined ? 'inherit' : 'pipe', out, 'inherit'],
         });
         if (result.error || result.status !== 0) {
           throw new StepFailed(
