@@ -45,6 +45,8 @@ const configSchema = z.object({
   /** Vertex AI REST base URL (tests point it at a local server). */
   VERTEX_ENDPOINT: z.string().url().default('https://us-central1-aiplatform.googleapis.com'),
   VERTEX_LOCATION: z.string().default('us-central1'),
+  /** Project that hosts the model; defaults to GOOGLE_CLOUD_PROJECT. */
+  VERTEX_PROJECT: z.string().optional(),
   VERTEX_MODEL: z.string().default('gemini-2.5-flash'),
   VERTEX_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
   /** How the Vertex tutor gets an access token: the metadata server (Cloud) or none (local stub). */

@@ -1,0 +1,202 @@
+// The constellation: which topics a child can see (age_groups and min_age_group), which are
+// unlocked (no prerequisites, or every prerequisite at prerequisite_depth for this child), and
+// the moment of unlocking recorded once in progress.unlocked_at with an 'unlock' reward.
+import type { Queryable } from './db.ts';
+import type { Learner } from './learner.ts';
+import type { AgeGroup, Category } from './types.ts';
+import { ageGroupRank } from './types.ts';
+
+export const MASTERY_DEPTH = 8;
+
+export interface TopicRow {
+  id: string;
+  slug: string;
+  name: string;
+  description: string | null;
+  category: Category;
+  subcategory: string | null;
+  parent_topic_id: string | null;
+  position_x: number;
+  position_y: number;
+  prerequisites: string[];
+  prerequisite_depth: number;
+  min_age_group: AgeGroup | null;
+  age_groups: AgeGroup[];
+  icon: string;
+  color: string;
+}
+
+const TOPIC_COLUMNS = `id, slug, name, description, category, subcategory, parent_topic_id, position_x,
+  position_y, prerequisites, prerequisite_depth, min_age_group, age_groups, icon, color`;
+
+export function isVisibleTo(
+  topic: Pick<TopicRow, 'age_groups' | 'min_age_group'>,
+  group: AgeGroup,
+): boolean {
+  return (
+    topic.age_groups.includes(group) &&
+    (topic.min_age_group === null || ageGroupRank(group) >= ageGroupRank(topic.min_age_group))
+  );
+}
+
+/** Pure rule: unlocked when there are no prerequisites or each reached prerequisite_depth. */
+export function isUnlocked(
+  topic: Pick<TopicRow, 'prerequisites' | 'prerequisite_depth'>,
+  depthByTopic: ReadonlyMap<string, number>,
+): boolean {
+  return topic.prerequisites.every((p) => (depthByTopic.get(p) ?? 0) >= topic.prerequisite_depth);
+}
+
+export async function topicsFor(db: Queryable, group: AgeGroup): Promise<TopicRow[]> {
+  const { rows } = await db.query<TopicRow>(
+    `SELECT ${TOPIC_COLUMNS} FROM topics WHERE $1 = ANY (age_groups) ORDER BY slug`,
+    [group],
+  );
+  return rows.filter((t) => isVisibleTo(t, group));
+}
+
+export async function topicById(db: Queryable, topicId: string): Promise<TopicRow | undefined> {
+  const { rows } = await db.query<TopicRow>(`SELECT ${TOPIC_COLUMNS} FROM topics WHERE id = $1`, [
+    topicId,
+  ]);
+  return rows[0];
+}
+
+interface ProgressRow {
+  topic_id: string;
+  depth_level: number;
+  unlocked_at: Date | null;
+  mastered_at: Date | null;
+  questions_asked: number;
+  conversations_count: number;
+}
+
+async function progressOf(db: Queryable, childId: string): Promise<Map<string, ProgressRow>> {
+  const { rows } = await db.query<ProgressRow>(
+    `SELECT topic_id, depth_level, unlocked_at, mastered_at, questions_asked, conversations_count
+       FROM progress WHERE child_id = $1`,
+    [childId],
+  );
+  return new Map(rows.map((r) => [r.topic_id, r]));
+}
+
+/**
+ * Records every topic that is unlocked now but has no unlocked_at yet; returns their ids.
+ * Run inside the child's locked transaction right after depth changes.
+ */
+export async function syncUnlocks(tx: Queryable, learner: Learner, now: Date): Promise<string[]> {
+  const [topics, progress] = await Promise.all([
+    topicsFor(tx, learner.ageGroup),
+    progressOf(tx, learner.childId),
+  ]);
+  const depth = new Map([...progress].map(([id, p]) => [id, p.depth_level]));
+  const due = topics
+    .filter((t) => !progress.get(t.id)?.unlocked_at && isUnlocked(t, depth))
+    .map((t) => t.id);
+  if (due.length === 0) return [];
+  const { rows } = await tx.query<{ topic_id: string }>(
+    `INSERT INTO progress (child_id, topic_id, unlocked_at)
+     SELECT $1, unnest($2::uuid[]), $3
+     ON CONFLICT (child_id, topic_id) DO UPDATE SET unlocked_at = EXCLUDED.unlocked_at
+       WHERE progress.unlocked_at IS NULL
+     RETURNING topic_id`,
+    [learner.childId, due, now],
+  );
+  const unlocked = rows.map((r) => r.topic_id);
+  if (unlocked.length > 0) {
+    await tx.query(
+      `INSERT INTO rewards (child_id, reward_type, reward_id, trigger_type, trigger_id, earned_at)
+       SELECT $1, 'unlock', t.slug, 'topic', t.id, $3 FROM topics t WHERE t.id = ANY ($2::uuid[])`,
+      [learner.childId, unlocked, now],
+    );
+  }
+  return unlocked;
+}
+
+export interface ConstellationStar {
+  id: string;
+  slug: string;
+  name: string;
+  description: string | null;
+  category: Category;
+  icon: string;
+  color: string;
+  position: { x: number; y: number };
+  prerequisites: string[];
+  prerequisiteDepth: number;
+  unlocked: boolean;
+  unlockedAt: string | null;
+  depth: number;
+  mastered: boolean;
+}
+
+export interface Constellation {
+  ageGroup: AgeGroup;
+  topics: ConstellationStar[];
+  connections: Array<{ from: string; to: string; strength: string; type: string }>;
+}
+
+export async function buildConstellation(db: Queryable, learner: Learner): Promise<Constellation> {
+  const [topics, progress] = await Promise.all([
+    topicsFor(db, learner.ageGroup),
+    progressOf(db, learner.childId),
+  ]);
+  const depth = new Map([...progress].map(([id, p]) => [id, p.depth_level]));
+  const visible = new Set(topics.map((t) => t.id));
+  const { rows: connections } = await db.query<{
+    from_topic_id: string;
+    to_topic_id: string;
+    strength: string;
+    connection_type: string;
+  }>(
+    `SELECT from_topic_id, to_topic_id, strength, connection_type FROM topic_connections
+      WHERE from_topic_id = ANY ($1::uuid[]) AND to_topic_id = ANY ($1::uuid[])`,
+    [[...visible]],
+  );
+  return {
+    ageGroup: learner.ageGroup,
+    topics: topics.map((t) => {
+      const p = progress.get(t.id);
+      return {
+        id: t.id,
+        slug: t.slug,
+        name: t.name,
+        description: t.description,
+        category: t.category,
+        icon: t.icon,
+        color: t.color,
+        position: { x: t.position_x, y: t.position_y },
+        prerequisites: t.prerequisites,
+        prerequisiteDepth: t.prerequisite_depth,
+        unlocked: isUnlocked(t, depth),
+        unlockedAt: p?.unlocked_at?.toISOString() ?? null,
+        depth: p?.depth_level ?? 0,
+        mastered: Boolean(p?.mastered_at),
+      };
+    }),
+    connections: connections.map((c) => ({
+      from: c.from_topic_id,
+      to: c.to_topic_id,
+      strength: c.strength,
+      type: c.connection_type,
+    })),
+  };
+}
+
+export async function catalogue(db: Queryable, group: AgeGroup) {
+  const topics = await topicsFor(db, group);
+  return topics.map((t) => ({
+    id: t.id,
+    slug: t.slug,
+    name: t.name,
+    description: t.description,
+    category: t.category,
+    subcategory: t.subcategory,
+    icon: t.icon,
+    color: t.color,
+    position: { x: t.position_x, y: t.position_y },
+    prerequisites: t.prerequisites,
+    prerequisiteDepth: t.prerequisite_depth,
+    minAgeGroup: t.min_age_group,
+  }));
+}

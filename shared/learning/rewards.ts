@@ -1,0 +1,280 @@
+// Rewards are decided by the server alone and stored as rows in `rewards`: stars (positive
+// star_value), badges (earned once, enforced by the partial unique index), freezes, unlocks and
+// cosmetics (bought with stars: negative star_value). The balance is the sum of star_value.
+import { AppError } from '../errors.ts';
+import type { Queryable } from './db.ts';
+import { withChildLock } from './db.ts';
+import type { AgeGroup, Category } from './types.ts';
+import { ageGroupRank, CATEGORIES } from './types.ts';
+
+export const STARS = {
+  /** A child answer that got a reply. */
+  answer: 1,
+  /** Extra for an answer that went deeper. */
+  deeperAnswer: 1,
+  ahaMoment: 3,
+  /** Ending a conversation with at least CONVERSATION_COMPLETE_ANSWERS answers. */
+  conversationComplete: 5,
+  brainSpark: 10,
+} as const;
+export const CONVERSATION_COMPLETE_ANSWERS = 3;
+
+export interface BadgeDefinition {
+  id: string;
+  name: string;
+  description: string;
+  icon: string;
+}
+
+export const BADGES: readonly BadgeDefinition[] = [
+  {
+    id: 'first_conversation',
+    name: 'First Spark',
+    description: 'Answered the tutor for the first time',
+    icon: 'spark',
+  },
+  {
+    id: 'streak_3',
+    name: 'Warming Up',
+    description: 'Explored 3 days in a row',
+    icon: 'flame-small',
+  },
+  {
+    id: 'streak_7',
+    name: 'Week of Wonder',
+    description: 'Explored 7 days in a row',
+    icon: 'flame',
+  },
+  {
+    id: 'streak_30',
+    name: 'Curiosity Champion',
+    description: 'Explored 30 days in a row',
+    icon: 'flame-big',
+  },
+  {
+    id: 'streak_100',
+    name: 'Legendary Explorer',
+    description: 'Explored 100 days in a row',
+    icon: 'crown',
+  },
+  {
+    id: 'first_depth_5',
+    name: 'Deep Diver',
+    description: 'Reached depth 5 in a topic',
+    icon: 'anchor',
+  },
+  {
+    id: 'topics_explored_5',
+    name: 'Star Hopper',
+    description: 'Explored 5 different topics',
+    icon: 'constellation',
+  },
+  {
+    id: 'all_categories',
+    name: 'All-Rounder',
+    description: 'Tried every kind of topic',
+    icon: 'rainbow',
+  },
+];
+export const STREAK_BADGES: ReadonlyArray<readonly [number, string]> = [
+  [3, 'streak_3'],
+  [7, 'streak_7'],
+  [30, 'streak_30'],
+  [100, 'streak_100'],
+];
+
+export interface Cosmetic {
+  id: string;
+  name: string;
+  kind: 'avatar_accessory' | 'constellation_theme' | 'tutor_voice';
+  price: number;
+}
+
+export const COSMETICS: readonly Cosmetic[] = [
+  { id: 'hat_astronaut', name: 'Astronaut helmet', kind: 'avatar_accessory', price: 20 },
+  { id: 'hat_wizard', name: 'Wizard hat', kind: 'avatar_accessory', price: 25 },
+  { id: 'glasses_star', name: 'Star glasses', kind: 'avatar_accessory', price: 15 },
+  { id: 'theme_aurora', name: 'Aurora sky', kind: 'constellation_theme', price: 40 },
+  { id: 'theme_ocean', name: 'Deep ocean sky', kind: 'constellation_theme', price: 40 },
+  { id: 'voice_robot', name: 'Robot voice', kind: 'tutor_voice', price: 30 },
+];
+
+interface Trigger {
+  type: string;
+  id?: string | null;
+}
+
+export async function grantStars(
+  tx: Queryable,
+  childId: string,
+  rewardId: string,
+  stars: number,
+  trigger: Trigger,
+  now: Date,
+  metadata: Record<string, unknown> = {},
+): Promise<void> {
+  if (stars <= 0) return;
+  await tx.query(
+    `INSERT INTO rewards (child_id, reward_type, reward_id, star_value, trigger_type, trigger_id, earned_at, metadata)
+     VALUES ($1, 'star', $2, $3, $4, $5, $6, $7::jsonb)`,
+    [childId, rewardId, stars, trigger.type, trigger.id ?? null, now, JSON.stringify(metadata)],
+  );
+}
+
+/** True when the badge is new; a second attempt is silently ignored by the unique index. */
+export async function grantBadge(
+  tx: Queryable,
+  childId: string,
+  badgeId: string,
+  trigger: Trigger,
+  now: Date,
+): Promise<boolean> {
+  const { rowCount } = await tx.query(
+    `INSERT INTO rewards (child_id, reward_type, reward_id, trigger_type, trigger_id, earned_at)
+     VALUES ($1, 'badge', $2, $3, $4, $5)
+     ON CONFLICT (child_id, reward_type, reward_id) WHERE reward_type = 'badge' DO NOTHING`,
+    [childId, badgeId, trigger.type, trigger.id ?? null, now],
+  );
+  return (rowCount ?? 0) > 0;
+}
+
+export async function grantFreeze(
+  tx: Queryable,
+  childId: string,
+  streak: number,
+  now: Date,
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO rewards (child_id, reward_type, reward_id, trigger_type, earned_at, metadata)
+     VALUES ($1, 'freeze', 'streak_freeze', 'streak', $2, $3::jsonb)`,
+    [childId, now, JSON.stringify({ streak })],
+  );
+}
+
+/** Categories a child of this age group can find in the catalogue. */
+export async function categoriesAvailable(db: Queryable, ageGroup: AgeGroup): Promise<Category[]> {
+  const { rows } = await db.query<{ category: Category; min_age_group: AgeGroup | null }>(
+    'SELECT DISTINCT category, min_age_group FROM topics WHERE $1 = ANY (age_groups)',
+    [ageGroup],
+  );
+  const found = new Set(
+    rows
+      .filter(
+        (r) => r.min_age_group === null || ageGroupRank(r.min_age_group) <= ageGroupRank(ageGroup),
+      )
+      .map((r) => r.category),
+  );
+  return CATEGORIES.filter((c) => found.has(c));
+}
+
+/** Awards every milestone badge the child now qualifies for; returns the new ones. */
+export async function awardMilestoneBadges(
+  tx: Queryable,
+  childId: string,
+  ageGroup: AgeGroup,
+  streak: number,
+  trigger: Trigger,
+  now: Date,
+): Promise<string[]> {
+  const { rows } = await tx.query<{
+    answered: boolean;
+    depth5: boolean;
+    topics: number;
+    categories: Category[];
+  }>(
+    `SELECT EXISTS (SELECT 1 FROM conversations WHERE child_id = $1 AND questions_asked > 0) AS answered,
+            EXISTS (SELECT 1 FROM progress WHERE child_id = $1 AND first_depth_5_at IS NOT NULL) AS depth5,
+            (SELECT COUNT(*)::int FROM progress WHERE child_id = $1 AND questions_asked > 0) AS topics,
+            ARRAY(SELECT DISTINCT t.category FROM progress p JOIN topics t ON t.id = p.topic_id
+                   WHERE p.child_id = $1 AND p.questions_asked > 0) AS categories`,
+    [childId],
+  );
+  const facts = rows[0];
+  if (!facts) return [];
+  const due: string[] = [];
+  if (facts.answered) due.push('first_conversation');
+  for (const [days, badge] of STREAK_BADGES) if (streak >= days) due.push(badge);
+  if (facts.depth5) due.push('first_depth_5');
+  if (facts.topics >= 5) due.push('topics_explored_5');
+  const available = await categoriesAvailable(tx, ageGroup);
+  if (available.length > 0 && available.every((c) => facts.categories.includes(c)))
+    due.push('all_categories');
+  const earned: string[] = [];
+  for (const badge of due)
+    if (await grantBadge(tx, childId, badge, trigger, now)) earned.push(badge);
+  return earned;
+}
+
+export async function starBalance(db: Queryable, childId: string): Promise<number> {
+  const { rows } = await db.query<{ total: number }>(
+    'SELECT COALESCE(SUM(star_value), 0)::int AS total FROM rewards WHERE child_id = $1',
+    [childId],
+  );
+  return rows[0]?.total ?? 0;
+}
+
+export interface RewardsView {
+  stars: number;
+  badges: Array<BadgeDefinition & { earnedAt: string }>;
+  freezesEarned: number;
+  cosmetics: Array<Cosmetic & { boughtAt: string }>;
+  unlocks: number;
+}
+
+export async function getRewards(db: Queryable, childId: string): Promise<RewardsView> {
+  const { rows } = await db.query<{ reward_type: string; reward_id: string; earned_at: Date }>(
+    `SELECT reward_type, reward_id, earned_at FROM rewards
+      WHERE child_id = $1 AND reward_type IN ('badge', 'freeze', 'cosmetic', 'unlock')
+      ORDER BY earned_at, id`,
+    [childId],
+  );
+  const badges = rows.flatMap((r) => {
+    const def = r.reward_type === 'badge' ? BADGES.find((b) => b.id === r.reward_id) : undefined;
+    return def ? [{ ...def, earnedAt: r.earned_at.toISOString() }] : [];
+  });
+  const cosmetics = rows.flatMap((r) => {
+    const def =
+      r.reward_type === 'cosmetic' ? COSMETICS.find((c) => c.id === r.reward_id) : undefined;
+    return def ? [{ ...def, boughtAt: r.earned_at.toISOString() }] : [];
+  });
+  return {
+    stars: await starBalance(db, childId),
+    badges,
+    freezesEarned: rows.filter((r) => r.reward_type === 'freeze').length,
+    cosmetics,
+    unlocks: rows.filter((r) => r.reward_type === 'unlock').length,
+  };
+}
+
+/**
+ * Buys a cosmetic. Under the child's lock the balance is read and the purchase written in one
+ * transaction, so concurrent purchases cannot together spend more than the balance.
+ */
+export async function purchaseCosmetic(
+  childId: string,
+  itemId: string,
+  actor: string,
+  now: Date,
+): Promise<{ item: Cosmetic; stars: number }> {
+  const item = COSMETICS.find((c) => c.id === itemId);
+  if (!item) throw new AppError('not_found', 'No such cosmetic');
+  return withChildLock(childId, actor, async (tx) => {
+    const owned = await tx.query(
+      "SELECT 1 FROM rewards WHERE child_id = $1 AND reward_type = 'cosmetic' AND reward_id = $2",
+      [childId, item.id],
+    );
+    if ((owned.rowCount ?? 0) > 0) throw new AppError('already_owned', 'You already have this one');
+    const balance = await starBalance(tx, childId);
+    if (balance < item.price) {
+      throw new AppError('insufficient_stars', 'Not enough stars yet', {
+        details: { stars: balance, price: item.price },
+      });
+    }
+    await tx.query(
+      `INSERT INTO rewards (child_id, reward_type, reward_id, star_value, trigger_type, earned_at, metadata)
+       VALUES ($1, 'cosmetic', $2, $3, 'purchase', $4, $5::jsonb)`,
+      [childId, item.id, -item.price, now, JSON.stringify({ price: item.price })],
+    );
+    return { item, stars: balance - item.price };
+  });
+}

@@ -1,0 +1,170 @@
+// Safety checks run on every text before it is stored or sent anywhere: the child's free text
+// on the way in, the tutor's reply on the way out. Personal details are redacted, profanity and
+// unsafe content filtered, and danger signals (self-harm, abuse, someone wanting to meet)
+// reported so the caller raises a parent alert and answers with a safe, kind reply.
+import {
+  englishDataset,
+  englishRecommendedTransformers,
+  fixedPhraseCensorStrategy,
+  RegExpMatcher,
+  TextCensor,
+} from 'obscenity';
+import type { AgeGroup } from './types.ts';
+
+export type PiiKind = 'email' | 'phone' | 'address' | 'url';
+export type DangerKind = 'self_harm' | 'abuse' | 'meeting';
+
+export interface SafetyResult {
+  /** The text with personal details redacted and profanity censored: the only form stored. */
+  text: string;
+  redacted: PiiKind[];
+  profanity: boolean;
+  unsafe: boolean;
+  danger: DangerKind | undefined;
+  /** Something was changed or flagged (messages.was_filtered). */
+  filtered: boolean;
+  /** Comma-separated reasons for messages.filter_reason, or undefined. */
+  reason: string | undefined;
+}
+
+const PLACEHOLDER: Record<PiiKind, string> = {
+  email: '[email removed]',
+  phone: '[phone number removed]',
+  address: '[address removed]',
+  url: '[link removed]',
+};
+
+const EMAIL = /[A-Z0-9._%+-]+@[A-Z0-9-]+(?:\.[A-Z0-9-]+)*\.[A-Z]{2,}/gi;
+const URL_WITH_SCHEME = /\b(?:https?:\/\/|www\.)[^\s<>"']+/gi;
+const BARE_DOMAIN =
+  /\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|uk|us|ca|au|de|fr|app|xyz|info|biz|me|tv|gg|ly|link|site|online)\b(?:\/[^\s<>"']*)?/gi;
+// At least 7 digits with the usual separators; the digit count is checked after matching.
+const PHONE_CANDIDATE = /(?<![\w.])\+?\(?\d[\d\s().-]{5,}\d(?![\w])/g;
+const STREET_SUFFIX =
+  'street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|court|ct|way|place|pl|terrace|close|crescent|highway|hwy|parkway|pkwy|square|sq';
+const STREET_ADDRESS = new RegExp(
+  `\\b\\d{1,5}[a-z]?\\s+(?:[a-z0-9'.-]+\\s+){0,3}(?:${STREET_SUFFIX})\\b\\.?`,
+  'gi',
+);
+// "I live at/on ..." names a place even without a house number.
+const LIVE_AT = /\b(i|we)\s+live\s+(at|on)\s+([^.,!?\n]+)/gi;
+
+const DANGER_PATTERNS: Record<DangerKind, RegExp> = {
+  self_harm:
+    /\b(kill(ing)? myself|hurt(ing)? myself|cut(ting)? myself|harm(ing)? myself|want(ed)? to die|wanna die|wish i (was|were) dead|end my life|suicid\w*|(don'?t|do not) want to (live|be alive)|no reason to live)\b/i,
+  abuse:
+    /\b((hits?|hitting|beats?|beating|hurts?|kicks?|kicking|touch(es|ed|ing)?|chokes?) me\b|abus\w*|(scared|afraid) to go home|keep (it|this) a secret from my (mum|mom|dad|parents?)|told me not to tell)/i,
+  meeting:
+    /\b(let'?s meet|lets meet|meet me|meet up|can we meet|where do you live|what'?s your address|what is your address|come (to|over to) my house|send (me )?(a )?(photo|picture|pic|selfie)s?|what school do you go to|are you alone)\b/i,
+};
+
+const UNSAFE =
+  /\b(porn\w*|sex\w*|nude\w*|naked|cocaine|heroin|meth|vap(e|ing)|weed|how to make (a )?(bomb|gun|weapon|poison)|shoot (you|him|her|them|people|everyone)|kill (you|him|her|them|people|everyone)|murder\w*)\b/i;
+
+const matcher = new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers });
+const censor = new TextCensor().setStrategy(fixedPhraseCensorStrategy('***'));
+
+function redactPhones(text: string, found: Set<PiiKind>): string {
+  return text.replace(PHONE_CANDIDATE, (match) => {
+    const digits = match.replace(/\D/g, '').length;
+    if (digits < 7 || digits > 15) return match;
+    found.add('phone');
+    return PLACEHOLDER.phone;
+  });
+}
+
+function replaceAll(text: string, pattern: RegExp, kind: PiiKind, found: Set<PiiKind>): string {
+  return text.replace(pattern, () => {
+    found.add(kind);
+    return PLACEHOLDER[kind];
+  });
+}
+
+/** Normalises curly apostrophes so "let’s meet" matches like "let's meet". */
+const normalise = (text: string) => text.replace(/[\u2018\u2019\u02bc]/g, "'");
+
+export function scanText(input: string): SafetyResult {
+  const found = new Set<PiiKind>();
+  const original = normalise(input);
+  // Order matters: emails before bare domains (an email contains one), URLs before phones
+  // (a URL may contain digit runs), addresses before phones (house numbers are short anyway).
+  let text = replaceAll(original, EMAIL, 'email', found);
+  text = replaceAll(text, URL_WITH_SCHEME, 'url', found);
+  text = replaceAll(text, BARE_DOMAIN, 'url', found);
+  text = text.replace(LIVE_AT, (_m, who: string, prep: string) => {
+    found.add('address');
+    return `${who} live ${prep} ${PLACEHOLDER.address}`;
+  });
+  text = replaceAll(text, STREET_ADDRESS, 'address', found);
+  text = redactPhones(text, found);
+
+  const matches = matcher.getAllMatches(text, true);
+  const profanity = matches.length > 0;
+  if (profanity) text = censor.applyTo(text, matches);
+
+  const danger = (Object.keys(DANGER_PATTERNS) as DangerKind[]).find((kind) =>
+    DANGER_PATTERNS[kind].test(original),
+  );
+  const unsafe = UNSAFE.test(original);
+  const redacted = [...found];
+  const reasons = [
+    ...redacted.map((kind) => `pii_${kind}`),
+    ...(profanity ? ['profanity'] : []),
+    ...(unsafe ? ['unsafe_content'] : []),
+    ...(danger ? [`danger_${danger}`] : []),
+  ];
+  return {
+    text,
+    redacted,
+    profanity,
+    unsafe,
+    danger,
+    filtered: reasons.length > 0,
+    reason: reasons.length > 0 ? reasons.join(',') : undefined,
+  };
+}
+
+/** What a parent alert says, without the child's words (the alert points at the message). */
+export const ALERT_REASON: Record<DangerKind | 'unsafe', string> = {
+  self_harm: 'self_harm_signal',
+  abuse: 'abuse_signal',
+  meeting: 'meeting_request',
+  unsafe: 'unsafe_content',
+};
+
+const SAFE_REPLIES: Record<DangerKind, Record<AgeGroup, string>> = {
+  self_harm: {
+    wonder_cubs:
+      'Thank you for telling me. That sounds like a big, sad feeling. Please go and find a grown-up you love right now and tell them, so they can give you a hug and help. You are very important.',
+    curious_explorers:
+      'Thank you for telling me. That sounds really hard, and you deserve help with it. Please talk to a grown-up you trust right now, like your mum, dad, a teacher or another adult you feel safe with. If you feel in danger, ask an adult to call your local emergency number. You are not alone.',
+    mind_masters:
+      "Thank you for trusting me with that. What you're feeling matters, and you don't have to handle it alone. Please talk to a trusted adult right now, a parent, teacher or school counsellor. If you might hurt yourself, call your local emergency number or a children's helpline straight away.",
+  },
+  abuse: {
+    wonder_cubs:
+      'Thank you for telling me. Nobody is allowed to hurt you. Please tell a grown-up you trust, like a teacher or someone in your family, right away. You did the right thing by saying it.',
+    curious_explorers:
+      'Thank you for telling me. Nobody is allowed to hurt you or make you feel unsafe, and it is never your fault. Please tell a grown-up you trust, like a teacher, school nurse or family member, as soon as you can. You were brave to say it.',
+    mind_masters:
+      "Thank you for telling me. Nobody has the right to hurt you or make you keep secrets that feel wrong, and it's not your fault. Please talk to an adult you trust, like a teacher or school counsellor, as soon as you can; a children's helpline can also listen and help.",
+  },
+  meeting: {
+    wonder_cubs:
+      "I'm a computer helper, so I can't meet anyone. Let's keep where you live a secret that only your family knows. Shall we keep exploring?",
+    curious_explorers:
+      "I'm a computer program, so I can't meet anyone. Never share where you live or plan to meet someone from the internet without your grown-up. Shall we get back to exploring?",
+    mind_masters:
+      "I'm an AI tutor, so meeting up isn't something I can do. A good rule online: never share your address, school or photos, and never agree to meet someone without a parent knowing. Want to get back to our topic?",
+  },
+};
+
+export function safeReplyFor(kind: DangerKind, ageGroup: AgeGroup): string {
+  return SAFE_REPLIES[kind][ageGroup];
+}
+
+export const SAFE_CONTINUE_CHOICES: Record<AgeGroup, string[]> = {
+  wonder_cubs: ['Keep exploring', 'Stop for now'],
+  curious_explorers: ['I want to keep exploring', "I'd like to stop for now"],
+  mind_masters: ['Back to the topic', "I'd like to stop for now"],
+};

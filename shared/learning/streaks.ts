@@ -1,0 +1,187 @@
+// The live streak path: a meaningful activity on the family's local day counts once. The
+// nightly streak-reset job handles days that end without activity; this path also closes any
+// gap it has not handled yet with the same rule (a freeze per missed day, else a reset).
+
+import { addDays, daysBetween } from './clock.ts';
+import type { Queryable } from './db.ts';
+
+export const MAX_FREEZES = 2;
+export const FREEZE_EVERY_DAYS = 7;
+export const HISTORY_DAYS = 365;
+
+export interface StreakHistoryEntry {
+  date: string;
+  streak: number;
+  activity: boolean;
+  freezeUsed?: boolean;
+}
+
+export interface StreakState {
+  current: number;
+  longest: number;
+  lastActivityDate: string | null;
+  freezes: number;
+  history: StreakHistoryEntry[];
+}
+
+export interface ActivityOutcome {
+  state: StreakState;
+  incremented: boolean;
+  freezesUsed: number;
+  freezeEarned: boolean;
+}
+
+const isFrozenEntry = (e: Record<string, unknown>) =>
+  e.activity === false &&
+  (e.freezeUsed === true || e.freeze_used === true || e.freeze === true || e.frozen === true);
+
+/** The last day the streak is known to cover: an activity day or a day a freeze covered. */
+export function coveredThrough(state: StreakState): string | null {
+  let covered = state.lastActivityDate;
+  for (const entry of state.history as unknown as Record<string, unknown>[]) {
+    if (
+      typeof entry.date === 'string' &&
+      isFrozenEntry(entry) &&
+      (covered === null || entry.date > covered)
+    ) {
+      covered = entry.date;
+    }
+  }
+  return covered;
+}
+
+export function trimHistory(history: StreakHistoryEntry[], today: string): StreakHistoryEntry[] {
+  const oldest = addDays(today, -(HISTORY_DAYS - 1));
+  return history.filter((e) => e.date >= oldest).slice(-HISTORY_DAYS);
+}
+
+/** Pure rule: records an activity on local day `today`. */
+export function applyActivity(state: StreakState, today: string): ActivityOutcome {
+  if (state.lastActivityDate !== null && state.lastActivityDate >= today) {
+    return { state, incremented: false, freezesUsed: 0, freezeEarned: false };
+  }
+  const covered = coveredThrough(state);
+  const history = [...state.history];
+  let current = state.current;
+  let freezes = state.freezes;
+  let freezesUsed = 0;
+  const missed = covered === null ? 0 : Math.max(0, daysBetween(covered, today) - 1);
+  if (covered === null || current === 0) {
+    current = 1;
+  } else if (missed === 0) {
+    current += 1;
+  } else if (missed <= freezes) {
+    for (let i = 1; i <= missed; i++) {
+      history.push({
+        date: addDays(covered, i),
+        streak: current,
+        activity: false,
+        freezeUsed: true,
+      });
+    }
+    freezes -= missed;
+    freezesUsed = missed;
+    current += 1;
+  } else {
+    current = 1;
+  }
+  let freezeEarned = false;
+  if (current % FREEZE_EVERY_DAYS === 0 && freezes < MAX_FREEZES) {
+    freezes += 1;
+    freezeEarned = true;
+  }
+  history.push({ date: today, streak: current, activity: true });
+  return {
+    state: {
+      current,
+      longest: Math.max(state.longest, current),
+      lastActivityDate: today,
+      freezes,
+      history: trimHistory(history, today),
+    },
+    incremented: true,
+    freezesUsed,
+    freezeEarned,
+  };
+}
+
+interface StreakRow {
+  current_streak: number;
+  longest_streak: number;
+  last_activity_date: string | null;
+  streak_freezes_available: number;
+  streak_history: StreakHistoryEntry[];
+}
+
+const toState = (row: StreakRow): StreakState => ({
+  current: row.current_streak,
+  longest: row.longest_streak,
+  lastActivityDate: row.last_activity_date,
+  freezes: row.streak_freezes_available,
+  history: Array.isArray(row.streak_history) ? row.streak_history : [],
+});
+
+const STREAK_COLUMNS = `current_streak, longest_streak, to_char(last_activity_date, 'YYYY-MM-DD') AS last_activity_date,
+  streak_freezes_available, streak_history`;
+
+export async function readStreak(db: Queryable, childId: string): Promise<StreakState> {
+  const { rows } = await db.query<StreakRow>(
+    `SELECT ${STREAK_COLUMNS} FROM streaks WHERE child_id = $1`,
+    [childId],
+  );
+  return rows[0]
+    ? toState(rows[0])
+    : { current: 0, longest: 0, lastActivityDate: null, freezes: 0, history: [] };
+}
+
+/** Inside the caller's transaction: locks the child's streak row and records today's activity. */
+export async function recordStreakActivity(
+  tx: Queryable,
+  childId: string,
+  today: string,
+): Promise<ActivityOutcome> {
+  await tx.query('INSERT INTO streaks (child_id) VALUES ($1) ON CONFLICT (child_id) DO NOTHING', [
+    childId,
+  ]);
+  const { rows } = await tx.query<StreakRow>(
+    `SELECT ${STREAK_COLUMNS} FROM streaks WHERE child_id = $1 FOR UPDATE`,
+    [childId],
+  );
+  const before = toState(rows[0] as StreakRow);
+  const outcome = applyActivity(before, today);
+  if (!outcome.incremented) return outcome;
+  // The WHERE repeats the once-a-day rule in SQL, so even a caller without the lock cannot
+  // count a day twice.
+  await tx.query(
+    `UPDATE streaks
+        SET current_streak = $2, longest_streak = $3, last_activity_date = $4::date,
+            streak_freezes_available = $5, streak_history = $6::jsonb
+      WHERE child_id = $1 AND (last_activity_date IS NULL OR last_activity_date < $4::date)`,
+    [
+      childId,
+      outcome.state.current,
+      outcome.state.longest,
+      today,
+      outcome.state.freezes,
+      JSON.stringify(outcome.state.history),
+    ],
+  );
+  return outcome;
+}
+
+/** What the child sees now: a streak whose last day is older than yesterday and cannot be
+ * covered by freezes is already broken, even if the nightly job has not run yet. */
+export function streakAsOf(
+  state: StreakState,
+  today: string,
+): { current: number; activeToday: boolean; atRisk: boolean } {
+  const covered = coveredThrough(state);
+  if (covered === null) return { current: 0, activeToday: false, atRisk: false };
+  const missed = Math.max(0, daysBetween(covered, today) - 1);
+  const broken = missed > state.freezes;
+  return {
+    current: broken ? 0 : state.current,
+    activeToday: state.lastActivityDate === today,
+    atRisk: !broken && state.lastActivityDate !== today && state.current > 0,
+  };
+}
