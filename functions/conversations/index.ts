@@ -1,0 +1,107 @@
+// Tutor conversations: start, list, transcript, post a message (idempotent), end.
+import { z } from 'zod';
+import { AppError } from '../../shared/errors.ts';
+import { actorOf, learnerFor } from '../../shared/learning/access.ts';
+import {
+  endConversation,
+  getTranscript,
+  listConversations,
+  postMessage,
+  startConversation,
+} from '../../shared/learning/conversations.ts';
+import { CONVERSATION_TYPES } from '../../shared/learning/types.ts';
+import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
+
+const childParams = z.object({ childId: z.uuid() });
+const conversationParams = z.object({ childId: z.uuid(), conversationId: z.uuid() });
+
+const startBody = z.object({
+  type: z.enum(CONVERSATION_TYPES).default('exploration'),
+  topicId: z.uuid().optional(),
+});
+
+const messageBody = z.union([
+  z.strictObject({ choiceIndex: z.number().int().min(0).max(3) }),
+  z.strictObject({ text: z.string().trim().min(1).max(1000) }),
+]);
+
+function idempotencyKeyOf(
+  headers: Record<string, string | string[] | undefined>,
+): string | undefined {
+  const value = headers['idempotency-key'];
+  if (value === undefined) return undefined;
+  const key = Array.isArray(value) ? value[0] : value;
+  if (!key || key.length > 255 || !/^[\x21-\x7e]+$/.test(key)) {
+    throw new AppError('validation_failed', 'Invalid Idempotency-Key header', {
+      fieldErrors: [{ path: 'headers.idempotency-key', message: '1-255 visible ASCII characters' }],
+    });
+  }
+  return key;
+}
+
+export const handler = defineHttpFunction('conversations', [
+  route({
+    method: 'GET',
+    path: '/children/:childId',
+    auth: 'parentOrChild',
+    params: childParams,
+    query: z.object({
+      limit: z.coerce.number().int().min(1).max(100).default(20),
+      type: z.enum(CONVERSATION_TYPES).optional(),
+    }),
+    handler: async ({ params, query, principal }) => {
+      await learnerFor(principal, params.childId, new Date());
+      return { conversations: await listConversations(params.childId, query) };
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/children/:childId',
+    auth: 'child',
+    params: childParams,
+    body: startBody,
+    handler: async ({ params, body, principal }) => {
+      const now = new Date();
+      const learner = await learnerFor(principal, params.childId, now);
+      return respond(201, await startConversation(learner, body, now));
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/children/:childId/:conversationId',
+    auth: 'parentOrChild',
+    params: conversationParams,
+    handler: async ({ params, principal }) => {
+      await learnerFor(principal, params.childId, new Date());
+      return getTranscript(params.childId, params.conversationId);
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/children/:childId/:conversationId/messages',
+    auth: 'child',
+    params: conversationParams,
+    body: messageBody,
+    handler: async ({ params, body, principal, headers }) => {
+      const now = new Date();
+      const idempotencyKey = idempotencyKeyOf(headers);
+      const learner = await learnerFor(principal, params.childId, now);
+      const { replayed, ...result } = await postMessage(learner, params.conversationId, body, {
+        idempotencyKey,
+        now,
+      });
+      return respond(201, result, replayed ? { 'idempotent-replayed': 'true' } : undefined);
+    },
+  }),
+  route({
+    method: 'POST',
+    path: '/children/:childId/:conversationId/end',
+    auth: 'parentOrChild',
+    params: conversationParams,
+    handler: async ({ params, principal }) => {
+      const now = new Date();
+      const learner = await learnerFor(principal, params.childId, now);
+      return endConversation(learner, params.conversationId, actorOf(principal), now);
+    },
+  }),
+]);

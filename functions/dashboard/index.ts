@@ -1,0 +1,89 @@
+// Parent views: daily activity, cognitive metrics, flags and alerts (mark read).
+import { z } from 'zod';
+import { learnerFor } from '../../shared/learning/access.ts';
+import {
+  cognitiveMetrics,
+  dailyActivity,
+  flaggedMessages,
+  listAlerts,
+  markAlertRead,
+  overview,
+  resolveRange,
+} from '../../shared/learning/dashboard.ts';
+import { defineHttpFunction, route } from '../../shared/runtime/http.ts';
+
+const childParams = z.object({ childId: z.uuid() });
+const rangeQuery = z.object({ from: z.iso.date().optional(), to: z.iso.date().optional() });
+
+export const handler = defineHttpFunction('dashboard', [
+  route({
+    method: 'GET',
+    path: '/children/:childId',
+    auth: 'parent',
+    params: childParams,
+    handler: async ({ params, principal }) => {
+      const now = new Date();
+      return overview(await learnerFor(principal, params.childId, now), now);
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/children/:childId/activity',
+    auth: 'parent',
+    params: childParams,
+    query: rangeQuery,
+    handler: async ({ params, principal, query }) => {
+      const now = new Date();
+      const learner = await learnerFor(principal, params.childId, now);
+      return dailyActivity(learner, resolveRange(learner, now, query.from, query.to));
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/children/:childId/cognitive-metrics',
+    auth: 'parent',
+    params: childParams,
+    query: rangeQuery,
+    handler: async ({ params, principal, query }) => {
+      const now = new Date();
+      const learner = await learnerFor(principal, params.childId, now);
+      return cognitiveMetrics(learner, resolveRange(learner, now, query.from, query.to));
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/children/:childId/flags',
+    auth: 'parent',
+    params: childParams,
+    query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
+    handler: async ({ params, principal, query }) => {
+      const learner = await learnerFor(principal, params.childId, new Date());
+      return { flags: await flaggedMessages(learner, query.limit) };
+    },
+  }),
+  route({
+    method: 'GET',
+    path: '/alerts',
+    auth: 'parent',
+    query: z.object({
+      unread: z.enum(['true', 'false']).default('false'),
+      childId: z.uuid().optional(),
+      limit: z.coerce.number().int().min(1).max(200).default(50),
+    }),
+    handler: async ({ principal, query }) => ({
+      alerts: await listAlerts(principal.parentId, {
+        unreadOnly: query.unread === 'true',
+        childId: query.childId,
+        limit: query.limit,
+      }),
+    }),
+  }),
+  route({
+    method: 'POST',
+    path: '/alerts/:alertId/read',
+    auth: 'parent',
+    params: z.object({ alertId: z.uuid() }),
+    handler: async ({ principal, params }) =>
+      markAlertRead(principal.parentId, params.alertId, new Date()),
+  }),
+]);

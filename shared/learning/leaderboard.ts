@@ -1,0 +1,125 @@
+// Opt-in streak leaderboard per age group. Private by default: only children whose parent
+// opted them in appear, and only as avatar + generated nickname. PostgreSQL is the truth; the
+// ranking is cached in Redis for a minute when Redis is configured.
+import { randomInt } from 'node:crypto';
+import { errorFields, logger } from '../log.ts';
+import { getRedis } from '../redis.ts';
+import { queryRows, withTransaction } from './db.ts';
+import type { Learner } from './learner.ts';
+import type { AgeGroup } from './types.ts';
+
+export const LEADERBOARD_SIZE = 50;
+const CACHE_SECONDS = 60;
+
+const ADJECTIVES = [
+  'Brave',
+  'Curious',
+  'Clever',
+  'Bright',
+  'Swift',
+  'Cosmic',
+  'Happy',
+  'Mighty',
+  'Gentle',
+  'Sparkly',
+  'Wise',
+  'Bold',
+];
+const ANIMALS = [
+  'Otter',
+  'Falcon',
+  'Panda',
+  'Comet',
+  'Fox',
+  'Owl',
+  'Dolphin',
+  'Koala',
+  'Lynx',
+  'Narwhal',
+  'Tiger',
+  'Penguin',
+];
+
+export function generateNickname(): string {
+  return `${ADJECTIVES[randomInt(ADJECTIVES.length)]}${ANIMALS[randomInt(ANIMALS.length)]}${randomInt(10, 100)}`;
+}
+
+export interface LeaderboardEntry {
+  rank: number;
+  nickname: string;
+  avatarId: string;
+  currentStreak: number;
+  isYou: boolean;
+}
+
+interface Row {
+  child_id: string;
+  nickname: string;
+  avatar_id: string;
+  current_streak: number;
+}
+
+async function ranking(group: AgeGroup): Promise<Row[]> {
+  const cacheKey = `leaderboard:v1:${group}`;
+  const redis = await getRedis().catch(() => null);
+  if (redis) {
+    try {
+      const cached = await redis.get(cacheKey);
+      if (cached) return JSON.parse(cached) as Row[];
+    } catch (err) {
+      logger.warn('leaderboard cache read failed', errorFields(err));
+    }
+  }
+  const rows = await queryRows<Row>(
+    `SELECT c.id AS child_id, c.nickname, c.avatar_id, s.current_streak
+       FROM children c JOIN streaks s ON s.child_id = c.id
+      WHERE c.leaderboard_opt_in AND c.deleted_at IS NULL AND c.nickname IS NOT NULL
+        AND c.age_group = $1 AND s.current_streak > 0
+      ORDER BY s.current_streak DESC, s.updated_at ASC, c.id
+      LIMIT $2`,
+    [group, LEADERBOARD_SIZE],
+  );
+  if (redis) {
+    await redis.set(cacheKey, JSON.stringify(rows), 'EX', CACHE_SECONDS).catch((err: unknown) => {
+      logger.warn('leaderboard cache write failed', errorFields(err));
+    });
+  }
+  return rows;
+}
+
+export async function leaderboardFor(learner: Learner) {
+  const rows = await ranking(learner.ageGroup);
+  let rank = 0;
+  let previous: number | undefined;
+  const entries: LeaderboardEntry[] = rows.map((r, i) => {
+    if (r.current_streak !== previous) rank = i + 1;
+    previous = r.current_streak;
+    return {
+      rank,
+      nickname: r.nickname,
+      avatarId: r.avatar_id,
+      currentStreak: r.current_streak,
+      isYou: r.child_id === learner.childId,
+    };
+  });
+  return {
+    ageGroup: learner.ageGroup,
+    optedIn: learner.leaderboardOptIn,
+    nickname: learner.nickname,
+    entries,
+  };
+}
+
+export async function setLeaderboardOptIn(learner: Learner, optIn: boolean, actor: string) {
+  const rows = await withTransaction(actor, async (tx) => {
+    const { rows } = await tx.query<{ leaderboard_opt_in: boolean; nickname: string | null }>(
+      `UPDATE children SET leaderboard_opt_in = $2, nickname = CASE WHEN $2 THEN COALESCE(nickname, $3) ELSE nickname END
+        WHERE id = $1 RETURNING leaderboard_opt_in, nickname`,
+      [learner.childId, optIn, generateNickname()],
+    );
+    return rows;
+  });
+  const redis = await getRedis().catch(() => null);
+  await redis?.del(`leaderboard:v1:${learner.ageGroup}`).catch(() => undefined);
+  return { optedIn: rows[0]?.leaderboard_opt_in ?? optIn, nickname: rows[0]?.nickname ?? null };
+}
