@@ -7,6 +7,7 @@ import { AppError } from '../errors.ts';
 import { parentActor, pgErrorOf, withTransaction } from './db.ts';
 import {
   isIanaTimeZone,
+  mapTimezoneError,
   PARENT_COLUMNS,
   type ParentRow,
   type ParentView,
@@ -66,7 +67,7 @@ function mapParentInsertError(err: unknown): never {
   const pgErr = pgErrorOf(err);
   if (pgErr.code === '23505')
     throw new AppError('email_taken', 'An account with this email already exists');
-  throw err;
+  return mapTimezoneError(err);
 }
 
 export async function signup(input: SignupInput, client: ClientInfo): Promise<Session> {

@@ -11,11 +11,15 @@ export type Actor = string;
 export async function withTransaction<T>(
   actor: Actor,
   work: (client: pg.PoolClient) => Promise<T>,
+  options: { readOnlySnapshot?: boolean } = {},
 ): Promise<T> {
   const pool = await getPool();
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    // A read-only snapshot gives multi-query reads (exports) one consistent view.
+    await client.query(
+      options.readOnlySnapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN',
+    );
     await client.query("SELECT set_config('brainspark.actor', $1, true)", [actor]);
     const result = await work(client);
     await client.query('COMMIT');

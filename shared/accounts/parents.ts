@@ -4,7 +4,7 @@
 import type pg from 'pg';
 import { getPool } from '../db/client.ts';
 import { AppError } from '../errors.ts';
-import { parentActor, type Queryable, withTransaction } from './db.ts';
+import { parentActor, pgErrorOf, type Queryable, withTransaction } from './db.ts';
 import { revokeAllForParent } from './refresh-tokens.ts';
 
 export interface ParentRow {
@@ -119,6 +119,16 @@ export interface ParentUpdate {
   settings?: Record<string, Json> | undefined;
 }
 
+/** The database also checks time zones (it must compute local days with them). */
+export function mapTimezoneError(err: unknown): never {
+  if (pgErrorOf(err).code === '22023') {
+    throw new AppError('validation_failed', 'Unknown time zone', {
+      fieldErrors: [{ path: 'body.timezone', message: 'This time zone is not supported' }],
+    });
+  }
+  throw err;
+}
+
 export async function updateParent(parentId: string, update: ParentUpdate): Promise<ParentView> {
   if (update.timezone !== undefined && !isIanaTimeZone(update.timezone)) {
     throw new AppError('validation_failed', 'Unknown time zone', {
@@ -132,23 +142,25 @@ export async function updateParent(parentId: string, update: ParentUpdate): Prom
     const settings = update.settings
       ? deepMerge(current.settings, update.settings)
       : current.settings;
-    const { rows } = await tx.query<ParentRow>(
-      `UPDATE parents SET
+    const { rows } = await tx
+      .query<ParentRow>(
+        `UPDATE parents SET
          display_name = CASE WHEN $2 THEN $3 ELSE display_name END,
          timezone = COALESCE($4, timezone),
          locale = COALESCE($5, locale),
          settings = $6::jsonb
        WHERE id = $1
        RETURNING ${PARENT_COLUMNS}`,
-      [
-        parentId,
-        update.displayName !== undefined,
-        update.displayName ?? null,
-        update.timezone ?? null,
-        update.locale ?? null,
-        JSON.stringify(settings),
-      ],
-    );
+        [
+          parentId,
+          update.displayName !== undefined,
+          update.displayName ?? null,
+          update.timezone ?? null,
+          update.locale ?? null,
+          JSON.stringify(settings),
+        ],
+      )
+      .catch(mapTimezoneError);
     return toParentView(rows[0] as ParentRow);
   });
 }
@@ -180,90 +192,93 @@ async function rowsOf(
  * so the parts agree with each other.
  */
 export async function exportFamily(parentId: string): Promise<Record<string, unknown>> {
-  return withTransaction(parentActor(parentId), async (tx) => {
-    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const parent = toParentView(await loadLiveParent(tx, parentId));
-    const children = await rowsOf(
-      tx,
-      `SELECT to_jsonb(c) - 'pin_hash' || jsonb_build_object('has_pin', c.pin_hash IS NOT NULL) AS row
+  return withTransaction(
+    parentActor(parentId),
+    async (tx) => {
+      const parent = toParentView(await loadLiveParent(tx, parentId));
+      const children = await rowsOf(
+        tx,
+        `SELECT to_jsonb(c) - 'pin_hash' || jsonb_build_object('has_pin', c.pin_hash IS NOT NULL) AS row
          FROM children c WHERE c.parent_id = $1 ORDER BY c.created_at`,
-      [parentId],
-    );
-    const childIds = children.map((c) => (c.row as { id: string }).id);
-    const ids = [childIds];
-    // Literal statements (no table names spliced into SQL); one client runs them in turn.
-    const [
-      consents,
-      conversations,
-      messages,
-      progress,
-      streaks,
-      rewards,
-      dailyActivity,
-      cognitiveMetrics,
-      alerts,
-    ] = await Promise.all([
-      rowsOf(
-        tx,
-        'SELECT to_jsonb(t) AS row FROM consents t WHERE t.parent_id = $1 ORDER BY t.created_at',
         [parentId],
-      ),
-      rowsOf(
-        tx,
-        'SELECT to_jsonb(t) AS row FROM conversations t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.started_at',
-        ids,
-      ),
-      rowsOf(
-        tx,
-        `SELECT to_jsonb(m) AS row FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      );
+      const childIds = children.map((c) => (c.row as { id: string }).id);
+      const ids = [childIds];
+      // Literal statements (no table names spliced into SQL); one client runs them in turn.
+      const [
+        consents,
+        conversations,
+        messages,
+        progress,
+        streaks,
+        rewards,
+        dailyActivity,
+        cognitiveMetrics,
+        alerts,
+      ] = await Promise.all([
+        rowsOf(
+          tx,
+          'SELECT to_jsonb(t) AS row FROM consents t WHERE t.parent_id = $1 ORDER BY t.created_at',
+          [parentId],
+        ),
+        rowsOf(
+          tx,
+          'SELECT to_jsonb(t) AS row FROM conversations t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.started_at',
+          ids,
+        ),
+        rowsOf(
+          tx,
+          `SELECT to_jsonb(m) AS row FROM messages m JOIN conversations c ON c.id = m.conversation_id
             WHERE c.child_id = ANY($1::uuid[]) ORDER BY m.created_at`,
-        ids,
-      ),
-      rowsOf(
-        tx,
-        'SELECT to_jsonb(t) AS row FROM progress t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
-        ids,
-      ),
-      rowsOf(
-        tx,
-        'SELECT to_jsonb(t) AS row FROM streaks t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
-        ids,
-      ),
-      rowsOf(
-        tx,
-        'SELECT to_jsonb(t) AS row FROM rewards t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.earned_at',
-        ids,
-      ),
-      rowsOf(
-        tx,
-        'SELECT to_jsonb(t) AS row FROM daily_activity t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.activity_date',
-        ids,
-      ),
-      rowsOf(
-        tx,
-        'SELECT to_jsonb(t) AS row FROM cognitive_metrics t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.assessment_date',
-        ids,
-      ),
-      rowsOf(
-        tx,
-        'SELECT to_jsonb(t) AS row FROM parent_alerts t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
-        ids,
-      ),
-    ]);
-    const unwrap = (rows: Record<string, unknown>[]) => rows.map((r) => r.row);
-    return {
-      exportedAt: new Date().toISOString(),
-      parent,
-      consents: unwrap(consents),
-      children: unwrap(children),
-      conversations: unwrap(conversations),
-      messages: unwrap(messages),
-      progress: unwrap(progress),
-      streaks: unwrap(streaks),
-      rewards: unwrap(rewards),
-      dailyActivity: unwrap(dailyActivity),
-      cognitiveMetrics: unwrap(cognitiveMetrics),
-      alerts: unwrap(alerts),
-    };
-  });
+          ids,
+        ),
+        rowsOf(
+          tx,
+          'SELECT to_jsonb(t) AS row FROM progress t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
+          ids,
+        ),
+        rowsOf(
+          tx,
+          'SELECT to_jsonb(t) AS row FROM streaks t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
+          ids,
+        ),
+        rowsOf(
+          tx,
+          'SELECT to_jsonb(t) AS row FROM rewards t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.earned_at',
+          ids,
+        ),
+        rowsOf(
+          tx,
+          'SELECT to_jsonb(t) AS row FROM daily_activity t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.activity_date',
+          ids,
+        ),
+        rowsOf(
+          tx,
+          'SELECT to_jsonb(t) AS row FROM cognitive_metrics t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.assessment_date',
+          ids,
+        ),
+        rowsOf(
+          tx,
+          'SELECT to_jsonb(t) AS row FROM parent_alerts t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
+          ids,
+        ),
+      ]);
+      const unwrap = (rows: Record<string, unknown>[]) => rows.map((r) => r.row);
+      return {
+        exportedAt: new Date().toISOString(),
+        parent,
+        consents: unwrap(consents),
+        children: unwrap(children),
+        conversations: unwrap(conversations),
+        messages: unwrap(messages),
+        progress: unwrap(progress),
+        streaks: unwrap(streaks),
+        rewards: unwrap(rewards),
+        dailyActivity: unwrap(dailyActivity),
+        cognitiveMetrics: unwrap(cognitiveMetrics),
+        alerts: unwrap(alerts),
+      };
+    },
+    { readOnlySnapshot: true },
+  );
 }

@@ -1,0 +1,184 @@
+// The consents function: list, grant (current version, IP, user agent), revoke; append-only.
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import request from 'supertest';
+import { afterAll, describe, expect, it } from 'vitest';
+import '../../functions/consents/index.ts';
+import { requireChildFeaturesConsent } from '../../shared/accounts/consents.ts';
+import { resetConfigForTests } from '../../shared/config.ts';
+import { isAppError } from '../../shared/errors.ts';
+import {
+  createParent,
+  grantRequiredConsents,
+  setupAccountsTest,
+  teardownAccountsTest,
+} from '../helpers/factories.ts';
+
+const db = await setupAccountsTest();
+afterAll(() => teardownAccountsTest(db));
+
+const api = () => request(getTestServer('consents'));
+const as = (token: string) => ({ authorization: `Bearer ${token}` });
+const consentRows = async (parentId: string) =>
+  (
+    await db.pool.query(
+      'SELECT consent_type, version, granted_at, revoked_at, host(ip_address) AS ip, user_agent FROM consents WHERE parent_id = $1 ORDER BY created_at',
+      [parentId],
+    )
+  ).rows;
+
+async function consentError(parentId: string): Promise<unknown> {
+  try {
+    await requireChildFeaturesConsent(parentId);
+    return null;
+  } catch (err) {
+    return err;
+  }
+}
+
+describe('happy paths', () => {
+  it('grants a consent at the current version, recording IP and user agent: 201', async () => {
+    const parent = await createParent();
+    const res = await api()
+      .post('/')
+      .set(as(parent.accessToken))
+      .set('user-agent', 'BrainSparkApp/1.0')
+      .set('x-forwarded-for', '203.0.113.7')
+      .send({ type: 'coppa' });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      type: 'coppa',
+      version: '2025-06',
+      revokedAt: null,
+      ipAddress: '203.0.113.7',
+      userAgent: 'BrainSparkApp/1.0',
+    });
+    expect(res.body.grantedAt).toBeTruthy();
+  });
+
+  it('granting the same version again changes nothing: 200 with the existing grant', async () => {
+    const parent = await createParent();
+    const first = await api().post('/').set(as(parent.accessToken)).send({ type: 'terms' });
+    const second = await api().post('/').set(as(parent.accessToken)).send({ type: 'terms' });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(200);
+    expect(second.body.id).toBe(first.body.id);
+    expect(await consentRows(parent.id)).toHaveLength(1);
+  });
+
+  it('lists the status of every consent type and the full history', async () => {
+    const parent = await createParent();
+    await grantRequiredConsents(parent);
+    const res = await api().get('/').set(as(parent.accessToken));
+    expect(res.status).toBe(200);
+    const byType = Object.fromEntries(res.body.status.map((s: { type: string }) => [s.type, s]));
+    expect(byType.coppa).toMatchObject({
+      granted: true,
+      required: true,
+      currentVersion: '2025-06',
+    });
+    expect(byType.marketing).toMatchObject({ granted: false, required: false });
+    expect(res.body.history).toHaveLength(3);
+  });
+
+  it('revokes: sets revoked_at on the grant (never rewrites it), child features stop', async () => {
+    const parent = await createParent();
+    await grantRequiredConsents(parent);
+    expect(await consentError(parent.id)).toBeNull();
+    const res = await api().delete('/coppa').set(as(parent.accessToken));
+    expect(res.status).toBe(200);
+    expect(res.body.revoked).toHaveLength(1);
+    expect(res.body.revoked[0].revokedAt).toBeTruthy();
+    const err = await consentError(parent.id);
+    expect(isAppError(err) && err.code).toBe('consent_required');
+    // A re-grant is a new row; the revoked one stays as it was.
+    expect((await api().post('/').set(as(parent.accessToken)).send({ type: 'coppa' })).status).toBe(
+      201,
+    );
+    const coppa = (await consentRows(parent.id)).filter((r) => r.consent_type === 'coppa');
+    expect(coppa).toHaveLength(2);
+    expect(coppa[0]?.revoked_at).toBeInstanceOf(Date);
+    expect(coppa[1]?.revoked_at).toBeNull();
+    expect(await consentError(parent.id)).toBeNull();
+  });
+
+  it('requires the current versions: a new terms version needs a new grant', async () => {
+    const parent = await createParent();
+    await grantRequiredConsents(parent);
+    process.env.CONSENT_VERSION_TERMS = '2026-01';
+    resetConfigForTests();
+    try {
+      const err = await consentError(parent.id);
+      expect(isAppError(err) && err.details?.missingConsents).toEqual([
+        { type: 'terms', version: '2026-01' },
+      ]);
+      const res = await api().post('/').set(as(parent.accessToken)).send({ type: 'terms' });
+      expect(res.body.version).toBe('2026-01');
+      expect(await consentError(parent.id)).toBeNull();
+    } finally {
+      delete process.env.CONSENT_VERSION_TERMS;
+      resetConfigForTests();
+    }
+  });
+});
+
+describe('bad input', () => {
+  const cases: [string, unknown][] = [
+    ['a missing type', {}],
+    ['an unknown type', { type: 'everything' }],
+    ['a mistyped type', { type: 1 }],
+    ['a client-chosen version', { type: 'coppa', version: '1999-01' }],
+  ];
+  for (const [label, body] of cases) {
+    it(`refuses ${label}: 400, nothing written`, async () => {
+      const parent = await createParent();
+      const res = await api()
+        .post('/')
+        .set(as(parent.accessToken))
+        .send(body as object);
+      expect(res.status).toBe(400);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      expect(await consentRows(parent.id)).toHaveLength(0);
+    });
+  }
+
+  it('refuses malformed and oversized bodies, an unknown type to revoke, and revoking nothing', async () => {
+    const parent = await createParent();
+    const malformed = await api()
+      .post('/')
+      .set(as(parent.accessToken))
+      .set('content-type', 'application/json')
+      .send('{');
+    expect(malformed.status).toBe(400);
+    const huge = await api()
+      .post('/')
+      .set(as(parent.accessToken))
+      .send({ type: 'coppa', pad: 'x'.repeat(101 * 1024) });
+    expect(huge.status).toBe(413);
+    expect((await api().delete('/everything').set(as(parent.accessToken))).status).toBe(400);
+    const nothing = await api().delete('/marketing').set(as(parent.accessToken));
+    expect(nothing.status).toBe(404);
+    expect(await consentRows(parent.id)).toHaveLength(0);
+  });
+});
+
+describe('audit', () => {
+  it('records every grant and revocation, by the parent', async () => {
+    const parent = await createParent();
+    const granted = await api()
+      .post('/')
+      .set(as(parent.accessToken))
+      .send({ type: 'data_sharing' });
+    await api().delete('/data_sharing').set(as(parent.accessToken));
+    const { rows } = await db.pool.query(
+      "SELECT action, changed_by, changed_columns FROM audit_log WHERE table_name = 'consents' AND row_id = $1 ORDER BY changed_at",
+      [granted.body.id],
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ action: 'INSERT', changed_by: `parent:${parent.id}` });
+    expect(rows[1]).toMatchObject({
+      action: 'UPDATE',
+      changed_by: `parent:${parent.id}`,
+      changed_columns: ['revoked_at'],
+    });
+  });
+});
