@@ -69,7 +69,7 @@ describeSecurity<Extra>(
       method: 'POST',
       auth: 'child',
       path: (f) => `/children/${x(f)}`,
-      body: (_f, e) => ({ type: 'exploration', topicId: e.topicId }),
+      body: (_f: SecurityFixture, e: Extra) => ({ type: 'exploration', topicId: e.topicId }),
     },
     {
       name: 'GET /children/:childId/:conversationId',
