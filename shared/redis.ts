@@ -34,8 +34,21 @@ export async function createRedisClient({
   client.on('ready', () => {
     reported = false;
   });
-  // Connect now; failures surface through the 'error' event and the client's status.
-  client.connect().catch(() => undefined);
+  // Connect now and wait briefly: callers skip a client that is not ready (the limiters use
+  // their in-process fallback), so a healthy Redis must be ready before first use. A dead one
+  // costs at most the connect timeout, once; failures surface via 'error' and `status`.
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      client.off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, 1500);
+    client.once('ready', done);
+    client.once('error', done);
+    client.connect().catch(() => undefined);
+  });
   return client;
 }
 
