@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { scanText } from '../../shared/learning/safety.ts';
+
+describe('safety scan', () => {
+  it.each([
+    ['email', 'write to me at sam.smith+1@gmail.com please', 'sam.smith'],
+    ['phone', 'my number is (555) 123-4567', '123-4567'],
+    ['phone', 'call +44 20 7946 0958 tonight', '7946'],
+    ['address', 'I live at 12 Oak Tree Lane near the shop', 'Oak Tree'],
+    ['address', 'come to 221b Baker Street', 'Baker'],
+    ['url', 'look at https://example.com/page?x=1', 'example.com'],
+    ['url', 'my channel is www.youtube.com/kid', 'youtube'],
+    ['url', 'play on coolgames.io with me', 'coolgames'],
+  ])('redacts %s: %s', (kind, text, secret) => {
+    const result = scanText(text);
+    expect(result.redacted).toContain(kind);
+    expect(result.text).not.toContain(secret);
+    expect(result.filtered).toBe(true);
+    expect(result.reason).toContain(`pii_${kind}`);
+  });
+
+  it('keeps ordinary numbers and words', () => {
+    for (const text of [
+      'dinosaurs lived 65 million years ago',
+      'I counted 1234 stars',
+      'the asteroid killed them',
+      'Sussex is a place',
+    ]) {
+      const result = scanText(text);
+      expect(result.filtered).toBe(false);
+      expect(result.text).toBe(text);
+    }
+  });
+
+  it('censors profanity with the obscenity library', () => {
+    const result = scanText('this is fucking hard');
+    expect(result.profanity).toBe(true);
+    expect(result.text).not.toMatch(/fuck/i);
+    expect(result.reason).toBe('profanity');
+  });
+
+  it('flags unsafe content', () => {
+    expect(scanText('how to make a bomb').unsafe).toBe(true);
+    expect(scanText('how to make a volcano model').unsafe).toBe(false);
+  });
+
+  it.each([
+    ['self_harm', 'sometimes I want to kill myself'],
+    ['self_harm', "I don't want to be alive anymore"],
+    ['abuse', 'my uncle hits me when mum is out'],
+    ['abuse', 'he told me not to tell anyone'],
+    ['meeting', "let's meet at the park after school"],
+    ['meeting', 'where do you live?'],
+    ['meeting', 'Let’s meet tomorrow'],
+  ])('raises a %s danger signal: %s', (kind, text) => {
+    expect(scanText(text).danger).toBe(kind);
+  });
+});
