@@ -6,12 +6,12 @@
 //   npx tsx scripts/build.ts                 all functions and the migration bundle
 //   npx tsx scripts/build.ts health auth     only these functions
 //   npx tsx scripts/build.ts --no-zip        skip the zips (faster local checks)
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { crc32, deflateRawSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { type FunctionSpec, functionRegistry } from '../shared/registry.ts';
 
@@ -170,18 +170,76 @@ async function bundle(options: {
   };
   if (options.zip) {
     res.zipPath = `${options.dir}.zip`;
-    await rm(res.zipPath, { force: true });
-    // -X leaves out extra file attributes so the same input gives the same zip.
-    const zipped = spawnSync('zip', ['-q', '-X', '-r', res.zipPath, '.'], {
-      cwd: options.dir,
-      encoding: 'utf8',
-    });
-    if (zipped.error || zipped.status !== 0) {
-      throw new Error(`zip failed for ${options.name}: ${zipped.error?.message ?? zipped.stderr}`);
-    }
+    await writeZip(options.dir, res.zipPath);
     res.zipBytes = (await stat(res.zipPath)).size;
   }
   return res;
+}
+
+async function listFiles(dir: string, prefix = ''): Promise<string[]> {
+  const entries = await readdir(path.join(dir, prefix), { withFileTypes: true });
+  const files: string[] = [];
+  for (const entry of entries) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) files.push(...(await listFiles(dir, rel)));
+    else if (entry.isFile()) files.push(rel);
+  }
+  return files;
+}
+
+/**
+ * Writes `dir`'s files into a zip (deflate, no extra fields). Entries are sorted and dated
+ * 1980-01-01, so the same bundle always gives the same bytes, and no zip tool is needed.
+ */
+export async function writeZip(dir: string, zipPath: string): Promise<void> {
+  const dosDate = (1 << 5) | 1; // 1980-01-01
+  const parts: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  const files = (await listFiles(dir)).sort();
+  for (const rel of files) {
+    const data = await readFile(path.join(dir, rel));
+    const packed = deflateRawSync(data, { level: 9 });
+    const name = Buffer.from(rel, 'utf8');
+    const crc = crc32(data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
+    local.writeUInt16LE(0x0800, 6); // names are UTF-8
+    local.writeUInt16LE(8, 8); // deflate
+    local.writeUInt16LE(0, 10);
+    local.writeUInt16LE(dosDate, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(packed.length, 18);
+    local.writeUInt32LE(data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE((3 << 8) | 20, 4); // made by Unix, spec 2.0
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt16LE(0, 12);
+    central.writeUInt16LE(dosDate, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(packed.length, 20);
+    central.writeUInt32LE(data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // regular file, rw-r--r--
+    central.writeUInt32LE(offset, 42);
+    parts.push(local, name, packed);
+    centrals.push(central, name);
+    offset += local.length + name.length + packed.length;
+  }
+  const centralSize = centrals.reduce((n, b) => n + b.length, 0);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(centralSize, 12);
+  end.writeUInt32LE(offset, 16);
+  await writeFile(zipPath, Buffer.concat([...parts, ...centrals, end]));
 }
 
 export function buildFunction(

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -85,6 +85,10 @@ describe('function bundles', () => {
         expect(version).toBe(rootPkg.dependencies[dep]);
       }
 
+      // Files the code finds through import.meta.url sit where the rewritten URL points.
+      for (const asset of bundle.assets)
+        expect(existsSync(path.join(bundle.dir, asset)), asset).toBe(true);
+
       report.push(
         `  ${spec.name.padEnd(24)} ${formatBytes(bundle.bundleBytes).padStart(10)}  cold import ${importMs.toFixed(0).padStart(5)} ms`,
       );
@@ -95,18 +99,42 @@ describe('function bundles', () => {
     120_000,
   );
 
-  it('zips a bundle with its entry and package.json at the root', async () => {
+  it('zips a bundle with its entry and package.json at the root, byte for byte reproducibly', async () => {
     const health = functionRegistry.find((f) => f.name === 'health');
     if (!health) throw new Error('health is not registered');
-    const bundle = await buildFunction(health, outDir, true);
-    expect(bundle.zipBytes).toBeGreaterThan(0);
-    expect(bundle.zipBytes).toBeLessThan(bundle.bundleBytes);
-    const listing = spawnSync('unzip', ['-Z1', bundle.zipPath ?? ''], { encoding: 'utf8' });
+    const first = await buildFunction(health, outDir, true);
+    const firstBytes = await readFile(first.zipPath ?? '');
+    expect(first.zipBytes).toBeGreaterThan(0);
+    expect(first.zipBytes).toBeLessThan(first.bundleBytes);
+    // unzip, an independent reader, finds every entry intact.
+    const check = spawnSync('unzip', ['-t', first.zipPath ?? ''], { encoding: 'utf8' });
+    expect(check.stdout).toContain('No errors detected');
+    const listing = spawnSync('unzip', ['-Z1', first.zipPath ?? ''], { encoding: 'utf8' });
     expect(listing.stdout.split('\n').filter(Boolean).sort()).toEqual([
       'index.mjs',
       'package.json',
     ]);
+    const second = await buildFunction(health, outDir, true);
+    expect((await readFile(second.zipPath ?? '')).equals(firstBytes)).toBe(true);
   }, 120_000);
+
+  it('zips nested folders (assets such as prisma/seed) so they unpack in place', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'zip-assets-'));
+    try {
+      const { writeZip } = await import('../../scripts/build.ts');
+      await mkdir(path.join(dir, 'in', 'prisma', 'seed'), { recursive: true });
+      await writeFile(path.join(dir, 'in', 'index.mjs'), 'export {};\n');
+      await writeFile(path.join(dir, 'in', 'prisma', 'seed', 'sparks.json'), '{"ok":true}\n');
+      await writeZip(path.join(dir, 'in'), path.join(dir, 'out.zip'));
+      const out = spawnSync('unzip', ['-q', path.join(dir, 'out.zip'), '-d', path.join(dir, 'x')]);
+      expect(out.status).toBe(0);
+      expect(await readFile(path.join(dir, 'x', 'prisma', 'seed', 'sparks.json'), 'utf8')).toBe(
+        '{"ok":true}\n',
+      );
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('migration bundle', () => {
