@@ -7,6 +7,7 @@ import {
   getChild,
   listChildren,
   openChildSession,
+  PARENT_CAN_READ_NOTICE,
   setPin,
   updateChild,
 } from '../../shared/accounts/children.ts';
@@ -55,7 +56,11 @@ export const children = defineHttpFunction('children', [
     path: '/:childId',
     auth: 'parentOrChild',
     params: childParams,
-    handler: async (ctx) => getChild(ctx.principal, ctx.params.childId),
+    handler: async (ctx) => {
+      const child = await getChild(ctx.principal, ctx.params.childId);
+      // Child-facing payloads remind the child that the parent can read conversations.
+      return ctx.principal.kind === 'child' ? { ...child, notice: PARENT_CAN_READ_NOTICE } : child;
+    },
   }),
   route({
     method: 'PATCH',

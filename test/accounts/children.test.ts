@@ -105,8 +105,10 @@ describe('happy paths', () => {
     const byParent = await api().get(`/${child.id}`).set(as(parent.accessToken));
     expect(byParent.status).toBe(200);
     expect(byParent.body.id).toBe(child.id);
+    expect(byParent.body.notice).toBeUndefined();
     const bySelf = await api().get(`/${child.id}`).set(as(childToken));
     expect(bySelf.status).toBe(200);
+    expect(bySelf.body.notice).toMatch(/can read your conversations/);
   });
 
   it('updates name, avatar, interests and settings (merged); age group follows birth_date', async () => {

@@ -182,8 +182,8 @@ describe('bad input: 4xx problem+json, nothing written', () => {
 });
 
 describe('audit', () => {
-  it('records profile changes and deletion as done by the parent', async () => {
-    const parent = await createParent();
+  it('records profile changes and deletion (with its children) as done by the parent', async () => {
+    const { parent, child } = await createFamily();
     await api().patch('/me').set(as(parent.accessToken)).send({ timezone: 'Asia/Tokyo' });
     await api().delete('/me').set(as(parent.accessToken));
     const { rows } = await db.pool.query(
@@ -194,5 +194,14 @@ describe('audit', () => {
     expect(rows.every((r) => r.changed_by === `parent:${parent.id}`)).toBe(true);
     expect(rows[1]?.changed_columns).toEqual(['timezone']);
     expect(rows[2]?.changed_columns).toEqual(['deleted_at']);
+    const childRows = await db.pool.query(
+      "SELECT action, changed_by, changed_columns FROM audit_log WHERE table_name = 'children' AND row_id = $1 ORDER BY changed_at",
+      [child.id],
+    );
+    expect(childRows.rows.at(-1)).toMatchObject({
+      action: 'UPDATE',
+      changed_by: `parent:${parent.id}`,
+      changed_columns: ['deleted_at'],
+    });
   });
 });
