@@ -1,0 +1,237 @@
+// Concurrency and retries: 50 parallel posts count the day once with consistent counters; an
+// idempotent retry writes nothing; badges are earned once; stars never go below zero.
+import { getTestServer } from '@google-cloud/functions-framework/testing';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import '../../functions/conversations/index.ts';
+import { postMessage, startConversation } from '../../shared/learning/conversations.ts';
+import { withChildLock } from '../../shared/learning/db.ts';
+import {
+  awardMilestoneBadges,
+  grantStars,
+  purchaseCosmetic,
+  starBalance,
+} from '../../shared/learning/rewards.ts';
+import type { TestDatabase } from '../helpers/db.ts';
+import { teardownAccountsTest } from '../helpers/factories.ts';
+import { createLearner, setupLearningTest, streakRow, topicIdOf } from './helpers.ts';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await setupLearningTest();
+});
+afterAll(async () => teardownAccountsTest(db));
+
+async function counts(childId: string, conversationId: string) {
+  const { rows } = await db.pool.query(
+    `SELECT (SELECT COUNT(*)::int FROM messages WHERE conversation_id = $2) AS messages,
+            (SELECT questions_asked FROM conversations WHERE id = $2) AS conversation_questions,
+            (SELECT COALESCE(SUM(questions_asked), 0)::int FROM daily_activity WHERE child_id = $1) AS daily_questions,
+            (SELECT COALESCE(SUM(stars_earned), 0)::int FROM daily_activity WHERE child_id = $1) AS daily_stars,
+            (SELECT COALESCE(SUM(star_value), 0)::int FROM rewards WHERE child_id = $1) AS stars,
+            (SELECT COUNT(*)::int FROM rewards WHERE child_id = $1) AS reward_rows,
+            (SELECT COUNT(*)::int FROM rewards WHERE child_id = $1 AND reward_type = 'badge' AND reward_id = 'first_conversation') AS first_badges,
+            (SELECT COALESCE(SUM(questions_asked), 0)::int FROM progress WHERE child_id = $1) AS progress_questions,
+            (SELECT COUNT(*)::int FROM idempotency_keys WHERE child_id = $1) AS keys`,
+    [childId, conversationId],
+  );
+  return rows[0];
+}
+
+describe('50 parallel posts for one child', () => {
+  it('increment the streak exactly once that day and keep every counter consistent', async () => {
+    const family = await createLearner(db.pool, { timezone: 'Asia/Tokyo' });
+    const space = await topicIdOf(db.pool, 'space');
+    const { conversation } = await startConversation(
+      family.learner,
+      { type: 'exploration', topicId: space },
+      new Date(),
+    );
+    const server = getTestServer('conversations');
+    const responses = await Promise.all(
+      Array.from({ length: 50 }, (_, i) =>
+        request(server)
+          .post(`/children/${family.childId}/${conversation.id}/messages`)
+          .set('authorization', `Bearer ${family.childToken}`)
+          .send(
+            i % 2
+              ? { choiceIndex: i % 3 }
+              : { text: `I think it is because of reason number ${i}` },
+          ),
+      ),
+    );
+    expect(responses.map((r) => r.status)).toEqual(Array(50).fill(201));
+    const streak = await streakRow(db.pool, family.childId);
+    expect(streak?.current_streak).toBe(1);
+    expect(streak?.streak_history.filter((h) => h.activity)).toHaveLength(1);
+    const c = await counts(family.childId, conversation.id);
+    expect(c.messages).toBe(101);
+    expect(c.conversation_questions).toBe(50);
+    expect(c.daily_questions).toBe(50);
+    expect(c.progress_questions).toBe(50);
+    expect(c.first_badges).toBe(1);
+    const starsFromReplies = responses.reduce((sum, r) => sum + r.body.rewards.starsEarned, 0);
+    expect(c.daily_stars).toBe(starsFromReplies);
+    expect(c.stars).toBe(starsFromReplies);
+    const incremented = responses.filter((r) => r.body.rewards.streak.current === 1);
+    expect(incremented).toHaveLength(50);
+    const depth = await db.pool.query('SELECT depth_reached FROM conversations WHERE id = $1', [
+      conversation.id,
+    ]);
+    expect(depth.rows[0].depth_reached).toBeLessThanOrEqual(10);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('a retried post returns the first result and writes nothing', async () => {
+    const family = await createLearner(db.pool);
+    const space = await topicIdOf(db.pool, 'space');
+    const { conversation } = await startConversation(
+      family.learner,
+      { type: 'exploration', topicId: space },
+      new Date(),
+    );
+    const post = () =>
+      request(getTestServer('conversations'))
+        .post(`/children/${family.childId}/${conversation.id}/messages`)
+        .set('authorization', `Bearer ${family.childToken}`)
+        .set('idempotency-key', 'answer-1')
+        .send({ text: 'Because the stars are very far away' });
+    const first = await post();
+    expect(first.status).toBe(201);
+    const before = await counts(family.childId, conversation.id);
+    const retry = await post();
+    expect(retry.status).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body).toEqual(first.body);
+    expect(await counts(family.childId, conversation.id)).toEqual(before);
+    expect(before.keys).toBe(1);
+
+    const reused = await request(getTestServer('conversations'))
+      .post(`/children/${family.childId}/${conversation.id}/messages`)
+      .set('authorization', `Bearer ${family.childToken}`)
+      .set('idempotency-key', 'answer-1')
+      .send({ choiceIndex: 0 });
+    expect(reused.status).toBe(422);
+    expect(reused.body.code).toBe('idempotency_key_reused');
+  });
+
+  it('parallel retries with one key write once', async () => {
+    const family = await createLearner(db.pool);
+    const space = await topicIdOf(db.pool, 'space');
+    const { conversation } = await startConversation(
+      family.learner,
+      { type: 'exploration', topicId: space },
+      new Date(),
+    );
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        postMessage(
+          family.learner,
+          conversation.id,
+          { choiceIndex: 0 },
+          { idempotencyKey: 'same', now: new Date() },
+        ),
+      ),
+    );
+    expect(new Set(results.map((r) => r.message.id)).size).toBe(1);
+    expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+    const c = await counts(family.childId, conversation.id);
+    expect(c.messages).toBe(3);
+    expect(c.daily_questions).toBe(1);
+  });
+});
+
+describe('badges', () => {
+  it('are earned once, even when awarded in parallel', async () => {
+    const family = await createLearner(db.pool);
+    const space = await topicIdOf(db.pool, 'space');
+    const { conversation } = await startConversation(
+      family.learner,
+      { type: 'exploration', topicId: space },
+      new Date(),
+    );
+    await postMessage(family.learner, conversation.id, { choiceIndex: 0 }, { now: new Date() });
+    const awarded = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        withChildLock(family.childId, 'test', (tx) =>
+          awardMilestoneBadges(
+            tx,
+            family.childId,
+            family.learner.ageGroup,
+            3,
+            { type: 'test' },
+            new Date(),
+          ),
+        ),
+      ),
+    );
+    expect(awarded.flat()).toEqual(['streak_3']); // first_conversation was already earned by the post
+    const { rows } = await db.pool.query(
+      "SELECT reward_id, COUNT(*)::int AS n FROM rewards WHERE child_id = $1 AND reward_type = 'badge' GROUP BY reward_id ORDER BY 1",
+      [family.childId],
+    );
+    expect(rows).toEqual([
+      { reward_id: 'first_conversation', n: 1 },
+      { reward_id: 'streak_3', n: 1 },
+    ]);
+  });
+
+  it('the unique index refuses a second badge row even without the service', async () => {
+    const family = await createLearner(db.pool);
+    const insert = () =>
+      db.pool.query(
+        "INSERT INTO rewards (child_id, reward_type, reward_id) VALUES ($1, 'badge', 'streak_7')",
+        [family.childId],
+      );
+    await insert();
+    await expect(insert()).rejects.toMatchObject({ code: '23505' });
+  });
+});
+
+describe('stars', () => {
+  it('never go below zero under concurrent purchases', async () => {
+    const family = await createLearner(db.pool);
+    await withChildLock(family.childId, 'test', (tx) =>
+      grantStars(tx, family.childId, 'test', 45, { type: 'test' }, new Date()),
+    );
+    // 45 stars; items cost 15-40: many combinations would overspend if checks raced.
+    const items = [
+      'hat_astronaut',
+      'hat_wizard',
+      'glasses_star',
+      'theme_aurora',
+      'theme_ocean',
+      'voice_robot',
+    ];
+    const attempts = await Promise.allSettled(
+      [...items, ...items].map((item) =>
+        purchaseCosmetic(family.childId, item, 'test', new Date()),
+      ),
+    );
+    const balance = await starBalance(db.pool, family.childId);
+    expect(balance).toBeGreaterThanOrEqual(0);
+    const bought = attempts.filter((a) => a.status === 'fulfilled');
+    expect(bought.length).toBeGreaterThan(0);
+    for (const a of attempts) {
+      if (a.status === 'rejected')
+        expect(['insufficient_stars', 'already_owned']).toContain(a.reason.code);
+    }
+    const { rows } = await db.pool.query(
+      "SELECT COALESCE(SUM(-star_value), 0)::int AS spent FROM rewards WHERE child_id = $1 AND reward_type = 'cosmetic'",
+      [family.childId],
+    );
+    expect(rows[0].spent).toBeLessThanOrEqual(45);
+    expect(balance).toBe(45 - rows[0].spent);
+  });
+
+  it('refuses a purchase the balance cannot pay for', async () => {
+    const family = await createLearner(db.pool);
+    await expect(
+      purchaseCosmetic(family.childId, 'glasses_star', 'test', new Date()),
+    ).rejects.toMatchObject({
+      code: 'insufficient_stars',
+    });
+    expect(await starBalance(db.pool, family.childId)).toBe(0);
+  });
+});
