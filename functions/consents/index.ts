@@ -35,8 +35,6 @@ export const consents = defineHttpFunction('consents', [
     path: '/:type',
     auth: 'parent',
     params: z.strictObject({ type: consentType }),
-    handler: async (ctx) => ({
-      revoked: await revokeConsent(ctx.principal.parentId, ctx.params.type),
-    }),
+    handler: async (ctx) => revokeConsent(ctx.principal.parentId, ctx.params.type),
   }),
 ]);

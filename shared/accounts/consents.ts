@@ -123,8 +123,15 @@ export async function grantConsent(
   });
 }
 
-/** Revokes every live grant of `type` (any version). 404 when nothing was granted. */
-export async function revokeConsent(parentId: string, type: ConsentType): Promise<ConsentView[]> {
+/**
+ * Revokes every live grant of `type` (any version); 404 when nothing was granted. Revoking
+ * coppa also soft-deletes every child of the family in the same transaction: that starts the
+ * retention grace period after which the child data is hard-deleted (docs/RETENTION.md).
+ */
+export async function revokeConsent(
+  parentId: string,
+  type: ConsentType,
+): Promise<{ revoked: ConsentView[]; childrenScheduledForDeletion: number }> {
   return withTransaction(parentActor(parentId), async (tx) => {
     const { rows } = await tx.query<ConsentRow>(
       `UPDATE consents SET revoked_at = NOW()
@@ -133,7 +140,15 @@ export async function revokeConsent(parentId: string, type: ConsentType): Promis
       [parentId, type],
     );
     if (rows.length === 0) throw new AppError('not_found', `No ${type} consent is granted`);
-    return rows.map(toView);
+    let childrenScheduledForDeletion = 0;
+    if (type === 'coppa') {
+      const deleted = await tx.query(
+        'UPDATE children SET deleted_at = NOW() WHERE parent_id = $1 AND deleted_at IS NULL',
+        [parentId],
+      );
+      childrenScheduledForDeletion = deleted.rowCount ?? 0;
+    }
+    return { revoked: rows.map(toView), childrenScheduledForDeletion };
   });
 }
 

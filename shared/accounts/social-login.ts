@@ -48,7 +48,7 @@ export async function verifyIdToken(
   provider: SocialProvider,
   idToken: string,
 ): Promise<VerifiedIdentity> {
-  const { jwtVerify } = await import('jose');
+  const { jwtVerify, errors } = await import('jose');
   const { jwksUrl, audiences } = settingsFor(provider);
   if (audiences.length === 0) {
     throw new AppError(
@@ -65,6 +65,12 @@ export async function verifyIdToken(
       requiredClaims: ['sub', 'exp', 'iat'],
     }));
   } catch (err) {
+    // The provider's key set could not be fetched: our problem (or theirs), not a bad token.
+    if (err instanceof errors.JWKSTimeout || !(err instanceof errors.JOSEError)) {
+      throw new AppError('unavailable', 'Sign-in with this provider is unavailable; try again', {
+        cause: err,
+      });
+    }
     throw new AppError('invalid_credentials', 'The sign-in token could not be verified', {
       cause: err,
     });

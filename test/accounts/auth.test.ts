@@ -371,6 +371,23 @@ describe('Google and Apple sign-in (local JWKS)', () => {
     });
   }
 
+  it('answers 503 (not 401) when the provider key set cannot be fetched', async () => {
+    const before = await parentCount();
+    process.env.GOOGLE_JWKS_URL = 'http://127.0.0.1:1/keys';
+    resetConfigForTests();
+    try {
+      const res = await api()
+        .post('/google')
+        .send({ idToken: await google.signIdToken(googleClaims('s8', uniqueEmail())) });
+      expect(res.status).toBe(503);
+      expect(res.body.code).toBe('unavailable');
+      expect(await parentCount()).toBe(before);
+    } finally {
+      process.env.GOOGLE_JWKS_URL = google.url;
+      resetConfigForTests();
+    }
+  });
+
   it('does not silently take over an email-password account with the same email: 409', async () => {
     const { email } = await signup();
     const res = await api()

@@ -7,6 +7,7 @@ import { requireChildFeaturesConsent } from '../../shared/accounts/consents.ts';
 import { resetConfigForTests } from '../../shared/config.ts';
 import { isAppError } from '../../shared/errors.ts';
 import {
+  createFamily,
   createParent,
   grantRequiredConsents,
   setupAccountsTest,
@@ -118,6 +119,36 @@ describe('happy paths', () => {
       delete process.env.CONSENT_VERSION_TERMS;
       resetConfigForTests();
     }
+  });
+});
+
+describe('revoking coppa', () => {
+  it('stops child features and schedules every child of the family for deletion', async () => {
+    const { parent, child } = await createFamily();
+    const other = await createFamily();
+    const res = await api().delete('/coppa').set(as(parent.accessToken));
+    expect(res.status).toBe(200);
+    expect(res.body.childrenScheduledForDeletion).toBe(1);
+    const { rows } = await db.pool.query(
+      'SELECT id, deleted_at FROM children WHERE id = ANY($1::uuid[])',
+      [[child.id, other.child.id]],
+    );
+    const deletedAt = Object.fromEntries(rows.map((r) => [r.id, r.deleted_at]));
+    expect(deletedAt[child.id]).toBeInstanceOf(Date);
+    expect(deletedAt[other.child.id]).toBeNull();
+    const err = await consentError(parent.id);
+    expect(isAppError(err) && err.code).toBe('consent_required');
+  });
+
+  it('revoking marketing leaves the children alone', async () => {
+    const { parent, child } = await createFamily();
+    await api().post('/').set(as(parent.accessToken)).send({ type: 'marketing' });
+    const res = await api().delete('/marketing').set(as(parent.accessToken));
+    expect(res.body.childrenScheduledForDeletion).toBe(0);
+    const { rows } = await db.pool.query('SELECT deleted_at FROM children WHERE id = $1', [
+      child.id,
+    ]);
+    expect(rows[0]?.deleted_at).toBeNull();
   });
 });
 
