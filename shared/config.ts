@@ -53,6 +53,8 @@ const configSchema = z.object({
   VERTEX_AUTH: z.enum(['metadata', 'none']).default('metadata'),
   /** Tutor messages a child may send per local day. */
   TUTOR_DAILY_MESSAGE_CAP: z.coerce.number().int().min(1).max(10_000).default(150),
+  /** Prefix of cache keys in Redis (the leaderboard); tests use one per file. */
+  CACHE_KEY_PREFIX: z.string().min(1).default('bs:cache:'),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   /** Current versions of the required consents; a parent must grant these before child features. */
   CONSENT_VERSION_COPPA: z.string().min(1).max(20).default('2025-06'),

@@ -2,6 +2,7 @@
 // opted them in appear, and only as avatar + generated nickname. PostgreSQL is the truth; the
 // ranking is cached in Redis for a minute when Redis is configured.
 import { randomInt } from 'node:crypto';
+import { config } from '../config.ts';
 import { errorFields, logger } from '../log.ts';
 import { getRedis } from '../redis.ts';
 import { queryRows, withTransaction } from './db.ts';
@@ -44,6 +45,8 @@ export function generateNickname(): string {
   return `${ADJECTIVES[randomInt(ADJECTIVES.length)]}${ANIMALS[randomInt(ANIMALS.length)]}${randomInt(10, 100)}`;
 }
 
+const cacheKeyFor = (group: AgeGroup) => `${config().CACHE_KEY_PREFIX}leaderboard:v1:${group}`;
+
 export interface LeaderboardEntry {
   rank: number;
   nickname: string;
@@ -60,7 +63,7 @@ interface Row {
 }
 
 async function ranking(group: AgeGroup): Promise<Row[]> {
-  const cacheKey = `leaderboard:v1:${group}`;
+  const cacheKey = cacheKeyFor(group);
   const redis = await getRedis().catch(() => null);
   if (redis) {
     try {
@@ -120,6 +123,6 @@ export async function setLeaderboardOptIn(learner: Learner, optIn: boolean, acto
     return rows;
   });
   const redis = await getRedis().catch(() => null);
-  await redis?.del(`leaderboard:v1:${learner.ageGroup}`).catch(() => undefined);
+  await redis?.del(cacheKeyFor(learner.ageGroup)).catch(() => undefined);
   return { optedIn: rows[0]?.leaderboard_opt_in ?? optIn, nickname: rows[0]?.nickname ?? null };
 }
