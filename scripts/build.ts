@@ -85,11 +85,16 @@ function assetPlugin(assets: Set<string>): esbuild.Plugin {
           if (existsSync(target) && target.startsWith(repoRoot))
             assets.add(path.relative(repoRoot, target));
         }
-        // The bundle is <dir>/index.mjs, so this URL is <dir>/<module's repo path>.
-        const contents = source.replaceAll(
-          'import.meta.url',
-          `new URL(${JSON.stringify(`./${relFromRoot}`)}, import.meta.url).href`,
-        );
+        // The bundle sits at the root of <dir>, so this URL is <dir>/<module's repo path>.
+        // Only uses that locate files are rewritten; a bare import.meta.url (such as an
+        // "am I the entry point?" check) keeps meaning the bundle itself.
+        const moduleUrl = `new URL(${JSON.stringify(`./${relFromRoot}`)}, import.meta.url).href`;
+        const contents = source
+          .replace(
+            /(new URL\(\s*(['"])[^'"]+\2\s*,\s*)import\.meta\.url(\s*\))/g,
+            `$1${moduleUrl}$3`,
+          )
+          .replace(/createRequire\(\s*import\.meta\.url\s*\)/g, `createRequire(${moduleUrl})`);
         return { contents, loader: 'ts' };
       });
     },
@@ -105,18 +110,22 @@ async function rootDependencyVersions(): Promise<Record<string, string>> {
 
 async function bundle(options: {
   name: string;
-  entry: string;
+  /** Output name (without .mjs) => source relative to the repo; `index` is the main one. */
+  entries: Record<string, string>;
   dir: string;
-  outFile: string;
   zip: boolean;
 }): Promise<BundleResult> {
   await rm(options.dir, { recursive: true, force: true });
   await mkdir(options.dir, { recursive: true });
   const assets = new Set<string>();
-  const outfile = path.join(options.dir, options.outFile);
+  const outfile = path.join(options.dir, 'index.mjs');
   const result = await esbuild.build({
-    entryPoints: [path.join(repoRoot, options.entry)],
-    outfile,
+    // Each entry is a complete bundle on its own (no code splitting).
+    entryPoints: Object.fromEntries(
+      Object.entries(options.entries).map(([out, source]) => [out, path.join(repoRoot, source)]),
+    ),
+    outdir: options.dir,
+    outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -151,7 +160,7 @@ async function bundle(options: {
     name: `brainspark-${options.name}`,
     private: true,
     type: 'module',
-    main: options.outFile,
+    main: 'index.mjs',
     engines: { node: '>=22' },
     dependencies: Object.fromEntries(Object.entries(dependencies).sort()),
   };
@@ -164,7 +173,7 @@ async function bundle(options: {
     name: options.name,
     dir: options.dir,
     entry: outfile,
-    bundleBytes: (await stat(outfile)).size,
+    bundleBytes: Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0),
     dependencies,
     assets: [...assets].sort(),
   };
@@ -249,9 +258,8 @@ export function buildFunction(
 ): Promise<BundleResult> {
   return bundle({
     name: spec.name,
-    entry: spec.source,
+    entries: { index: spec.source },
     dir: path.join(outDir, spec.name),
-    outFile: 'index.mjs',
     zip,
   });
 }
@@ -263,9 +271,9 @@ export function buildFunction(
 export function buildMigrate(outDir = defaultOutDir): Promise<BundleResult> {
   return bundle({
     name: 'migrate',
-    entry: 'scripts/db.ts',
+    // index.mjs is the migration CLI (`up`, `status`...); grants.mjs runs after it.
+    entries: { index: 'scripts/db.ts', grants: 'scripts/db-grants.ts' },
     dir: path.join(outDir, 'migrate'),
-    outFile: 'index.mjs',
     zip: false,
   });
 }

@@ -100,12 +100,19 @@ resource "google_sql_database" "brainspark" {
 }
 
 # The functions log in as their service account (IAM authentication through the Cloud SQL
-# connector): no database password exists for them at all.
+# connector): no database password exists for them at all. What each may do in the schema is
+# granted by scripts/db-grants.ts after every migration (see migrate.tf).
 resource "google_sql_user" "functions" {
   instance = google_sql_database_instance.brainspark.name
   # PostgreSQL IAM users are the service account email without ".gserviceaccount.com".
   name = trimsuffix(google_service_account.functions.email, ".gserviceaccount.com")
   type = "CLOUD_IAM_SERVICE_ACCOUNT"
+}
+
+resource "google_sql_user" "jobs" {
+  instance = google_sql_database_instance.brainspark.name
+  name     = trimsuffix(google_service_account.jobs.email, ".gserviceaccount.com")
+  type     = "CLOUD_IAM_SERVICE_ACCOUNT"
 }
 
 # Migrations need DDL rights and run as a password user; its password lives only in Secret

@@ -16,7 +16,6 @@ locals {
     GOOGLE_CLOUD_PROJECT     = var.project_id
     INSTANCE_CONNECTION_NAME = google_sql_database_instance.brainspark.connection_name
     DB_NAME                  = google_sql_database.brainspark.name
-    DB_IAM_USER              = google_sql_user.functions.name
     DB_POOL_MAX              = tostring(var.db_pool_max)
     PUBSUB_ALERTS_TOPIC      = google_pubsub_topic.parent_alerts.name
     CORS_ORIGINS             = join(",", var.cors_origins)
@@ -55,7 +54,7 @@ resource "google_cloudfunctions2_function" "function" {
     max_instance_request_concurrency = each.value.concurrency
     min_instance_count               = each.value.min_instances
     max_instance_count               = each.value.max_instances
-    service_account_email            = google_service_account.functions.email
+    service_account_email            = each.value.kind == "http" ? google_service_account.functions.email : google_service_account.jobs.email
     all_traffic_on_latest_revision   = true
 
     # HTTP functions are public HTTPS (the app authenticates with our own tokens); job
@@ -65,10 +64,12 @@ resource "google_cloudfunctions2_function" "function" {
     vpc_connector                 = google_vpc_access_connector.functions.id
     vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
 
-    environment_variables = local.function_environment
+    environment_variables = merge(local.function_environment, {
+      DB_IAM_USER = each.value.kind == "http" ? google_sql_user.functions.name : google_sql_user.jobs.name
+    })
 
     dynamic "secret_environment_variables" {
-      for_each = local.function_secrets
+      for_each = each.value.kind == "http" ? local.function_secrets : local.job_secrets
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
@@ -92,7 +93,9 @@ resource "google_cloudfunctions2_function" "function" {
   depends_on = [
     google_project_iam_member.builder,
     google_project_iam_member.functions,
+    google_project_iam_member.jobs,
     google_secret_manager_secret_iam_member.functions,
+    google_secret_manager_secret_iam_member.jobs,
     google_storage_bucket_iam_member.builder_reads_sources,
   ]
 }

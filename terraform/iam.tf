@@ -1,10 +1,16 @@
 # Service accounts with only what each needs; every grant is on the narrowest resource the
 # API allows (a secret, a topic, a bucket, a service) and project-wide only where it cannot be.
 
-# Runtime identity of every function.
+# Runtime identity of the HTTP functions: data access only in the database.
 resource "google_service_account" "functions" {
   account_id   = "brainspark-functions"
-  display_name = "BrainSpark functions runtime"
+  display_name = "BrainSpark HTTP functions runtime"
+}
+
+# Runtime identity of the scheduled job functions: also creates and drops partitions.
+resource "google_service_account" "jobs" {
+  account_id   = "brainspark-jobs"
+  display_name = "BrainSpark job functions runtime"
 }
 
 # Builds the functions' containers (Cloud Build), instead of the over-privileged default.
@@ -35,6 +41,11 @@ locals {
     # Only when the tutor calls Vertex AI Gemini.
     var.tutor_provider == "vertex" ? ["roles/aiplatform.user"] : [],
   )
+  jobs_project_roles = toset([
+    "roles/cloudsql.client",
+    "roles/cloudsql.instanceUser",
+    "roles/logging.logWriter",
+  ])
   builder_project_roles = toset([
     "roles/artifactregistry.writer", # push the built function images
     "roles/logging.logWriter",
@@ -47,6 +58,14 @@ resource "google_project_iam_member" "functions" {
   project = var.project_id
   role    = each.value
   member  = google_service_account.functions.member
+}
+
+resource "google_project_iam_member" "jobs" {
+  for_each = local.jobs_project_roles
+
+  project = var.project_id
+  role    = each.value
+  member  = google_service_account.jobs.member
 }
 
 resource "google_project_iam_member" "builder" {

@@ -1,6 +1,7 @@
 # Production migrations run inside the VPC, before new function code goes live: a Cloud Run
 # job runs the same migration runner as `npm run db:migrate` (scripts/db.ts, bundled by
-# scripts/build.ts with the SQL files next to it) as the `migrator` user over the private IP.
+# scripts/build.ts with the SQL files next to it) as the `migrator` user over the private IP,
+# then scripts/db-grants.ts gives the functions' IAM users their rights on the new schema.
 # The release's bundle is read straight from the artifacts bucket through a Cloud Storage
 # volume, so no container image has to be built. scripts/deploy executes it with
 # `gcloud run jobs execute brainspark-migrate --wait --update-env-vars RELEASE=<release>`.
@@ -37,8 +38,12 @@ resource "google_cloud_run_v2_job" "migrate" {
       containers {
         image   = var.migration_image
         command = ["sh", "-c"]
-        # $RELEASE is expanded by the shell at run time (not by Terraform).
-        args = ["exec node \"/artifacts/releases/$RELEASE/migrate/index.mjs\" up"]
+        # $RELEASE and the users are expanded by the shell at run time (not by Terraform).
+        args = [join(" ", [
+          "node \"/artifacts/releases/$RELEASE/migrate/index.mjs\" up &&",
+          "exec node \"/artifacts/releases/$RELEASE/migrate/grants.mjs\"",
+          "--api-user \"$DB_API_USER\" --jobs-user \"$DB_JOBS_USER\"",
+        ])]
 
         env {
           name  = "RELEASE"
@@ -47,6 +52,14 @@ resource "google_cloud_run_v2_job" "migrate" {
         env {
           name  = "NODE_ENV"
           value = "production"
+        }
+        env {
+          name  = "DB_API_USER"
+          value = google_sql_user.functions.name
+        }
+        env {
+          name  = "DB_JOBS_USER"
+          value = google_sql_user.jobs.name
         }
         env {
           name = "DATABASE_URL"

@@ -28,9 +28,12 @@ output "replica_connection_name" {
   value       = google_sql_database_instance.brainspark_replica.connection_name
 }
 
-output "database_iam_user" {
-  description = "PostgreSQL user the functions log in as (IAM authentication)."
-  value       = google_sql_user.functions.name
+output "database_iam_users" {
+  description = "PostgreSQL users the HTTP functions and the job functions log in as (IAM authentication)."
+  value = {
+    http = google_sql_user.functions.name
+    jobs = google_sql_user.jobs.name
+  }
 }
 
 output "migrator_password_secret" {
@@ -65,9 +68,12 @@ output "jwt_signing_keys_secret" {
   value       = google_secret_manager_secret.jwt_signing_keys.secret_id
 }
 
-output "functions_service_account" {
-  description = "Service account the functions run as."
-  value       = google_service_account.functions.email
+output "functions_service_accounts" {
+  description = "Service accounts the HTTP functions and the job functions run as."
+  value = {
+    http = google_service_account.functions.email
+    jobs = google_service_account.jobs.email
+  }
 }
 
 output "migration_job" {

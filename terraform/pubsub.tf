@@ -7,7 +7,12 @@ resource "google_pubsub_topic" "parent_alerts" {
 }
 
 resource "google_pubsub_topic_iam_member" "functions_publish_parent_alerts" {
+  for_each = {
+    functions = google_service_account.functions.member
+    jobs      = google_service_account.jobs.member
+  }
+
   topic  = google_pubsub_topic.parent_alerts.id
   role   = "roles/pubsub.publisher"
-  member = google_service_account.functions.member
+  member = each.value
 }

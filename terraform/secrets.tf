@@ -56,10 +56,14 @@ resource "google_secret_manager_secret" "jwt_signing_keys" {
 }
 
 locals {
-  # Secret environment variables of every function: variable name => secret.
+  # Secret environment variables: variable name => secret. HTTP functions sign and verify
+  # access tokens; jobs never do, so they do not get the signing keys.
   function_secrets = {
     JWT_SIGNING_KEYS = google_secret_manager_secret.jwt_signing_keys
     REDIS_URL        = google_secret_manager_secret.redis_url
+  }
+  job_secrets = {
+    REDIS_URL = google_secret_manager_secret.redis_url
   }
 }
 
@@ -69,6 +73,14 @@ resource "google_secret_manager_secret_iam_member" "functions" {
   secret_id = each.value.id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.functions.member
+}
+
+resource "google_secret_manager_secret_iam_member" "jobs" {
+  for_each = local.job_secrets
+
+  secret_id = each.value.id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.jobs.member
 }
 
 resource "google_secret_manager_secret_iam_member" "migrator_database_url" {

@@ -104,6 +104,14 @@ describe('database, users and the migrator secret', () => {
     expect(user.password).toBeUndefined();
   });
 
+  it('has an IAM user for the job functions service account', () => {
+    const user = resource(mod, 'google_sql_user', 'jobs');
+    expect(user.type).toBe('CLOUD_IAM_SERVICE_ACCOUNT');
+    expect(user.name).toBe(
+      '${trimsuffix(google_service_account.jobs.email, ".gserviceaccount.com")}',
+    );
+  });
+
   it('has a password user for migrations whose password is generated and kept in Secret Manager', () => {
     const user = resource(mod, 'google_sql_user', 'migrator');
     expect(user.type).toBe('BUILT_IN');

@@ -106,9 +106,11 @@ describe('google_cloudfunctions2_function "function"', () => {
     expect(svc.max_instance_count).toBe('${each.value.max_instances}');
   });
 
-  it('runs as the functions service account, reaching private ranges only through the VPC connector', () => {
+  it('runs HTTP functions and jobs as their own service accounts, reaching private ranges only through the VPC connector', () => {
     const svc = fn.service_config[0];
-    expect(svc.service_account_email).toBe('${google_service_account.functions.email}');
+    expect(svc.service_account_email).toBe(
+      '${each.value.kind == "http" ? google_service_account.functions.email : google_service_account.jobs.email}',
+    );
     expect(svc.vpc_connector).toBe('${google_vpc_access_connector.functions.id}');
     expect(svc.vpc_connector_egress_settings).toBe('PRIVATE_RANGES_ONLY');
   });
@@ -131,13 +133,18 @@ describe('google_cloudfunctions2_function "function"', () => {
 
   it('gives the functions the configuration shared/config.ts reads', () => {
     const env = mod.locals.function_environment as Record<string, string>;
-    expect(fn.service_config[0].environment_variables).toBe('${local.function_environment}');
+    expect(fn.service_config[0].environment_variables).toContain(
+      'merge(local.function_environment',
+    );
+    // Each kind logs in to PostgreSQL as its own IAM user.
+    expect(fn.service_config[0].environment_variables).toContain(
+      'DB_IAM_USER = each.value.kind == "http" ? google_sql_user.functions.name : google_sql_user.jobs.name',
+    );
     expect(env.NODE_ENV).toBe('production');
     expect(env.INSTANCE_CONNECTION_NAME).toBe(
       '${google_sql_database_instance.brainspark.connection_name}',
     );
     expect(env.DB_NAME).toBe('${google_sql_database.brainspark.name}');
-    expect(env.DB_IAM_USER).toBe('${google_sql_user.functions.name}');
     expect(env.PUBSUB_ALERTS_TOPIC).toBe('${google_pubsub_topic.parent_alerts.name}');
     // No password-style connection string: the functions use the connector with IAM auth.
     expect(env.DATABASE_URL).toBeUndefined();
@@ -173,11 +180,16 @@ describe('secrets', () => {
 
   it('passes JWT keys and the Redis URL as Secret Manager secret environment variables', () => {
     const dyn = fn.service_config[0].dynamic.secret_environment_variables[0];
-    expect(dyn.for_each).toBe('${local.function_secrets}');
+    expect(dyn.for_each).toBe(
+      '${each.value.kind == "http" ? local.function_secrets : local.job_secrets}',
+    );
     expect(dyn.content[0].secret).toBe('${secret_environment_variables.value.secret_id}');
     const secrets = mod.locals.function_secrets as Record<string, string>;
+    expect(fn.service_config[0].environment_variables).not.toMatch(/secret|password|auth_string/i);
     expect(secrets.JWT_SIGNING_KEYS).toBe('${google_secret_manager_secret.jwt_signing_keys}');
     expect(secrets.REDIS_URL).toBe('${google_secret_manager_secret.redis_url}');
+    // Jobs never sign tokens, so they do not get the signing keys.
+    expect(Object.keys(mod.locals.job_secrets as object)).toEqual(['REDIS_URL']);
   });
 
   it('lets the functions read exactly those secrets, one grant per secret', () => {
@@ -185,6 +197,9 @@ describe('secrets', () => {
     expect(grant.for_each).toBe('${local.function_secrets}');
     expect(grant.role).toBe('roles/secretmanager.secretAccessor');
     expect(grant.member).toBe('${google_service_account.functions.member}');
+    const jobsGrant = resource(mod, 'google_secret_manager_secret_iam_member', 'jobs');
+    expect(jobsGrant.for_each).toBe('${local.job_secrets}');
+    expect(jobsGrant.member).toBe('${google_service_account.jobs.member}');
     const projectRoles = strings(mod.resource.google_project_iam_member);
     expect(projectRoles.filter((r) => r.includes('secretmanager'))).toEqual([]);
   });
@@ -255,6 +270,10 @@ describe('the parent-alerts topic', () => {
       'functions_publish_parent_alerts',
     );
     expect(grant.role).toBe('roles/pubsub.publisher');
+    expect(grant.for_each).toEqual({
+      functions: '${google_service_account.functions.member}',
+      jobs: '${google_service_account.jobs.member}',
+    });
     expect(grant.topic).toBe('${google_pubsub_topic.parent_alerts.id}');
   });
 });
@@ -266,6 +285,8 @@ describe('configuration names', () => {
     const names = [
       ...Object.keys(mod.locals.function_environment as object),
       ...Object.keys(mod.locals.function_secrets as object),
+      ...Object.keys(mod.locals.job_secrets as object),
+      'DB_IAM_USER',
     ];
     expect(names.filter((n) => !known.has(n))).toEqual([]);
   });

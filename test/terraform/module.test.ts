@@ -206,6 +206,11 @@ describe('production migrations', () => {
     // It runs the bundle scripts/build.ts writes for the release being deployed.
     expect(container.args.join(' ')).toContain('/artifacts/releases/$RELEASE/migrate/index.mjs');
     expect(tpl.volumes[0].gcs[0].bucket).toBe('${var.artifacts_bucket}');
+    // Then the functions' database users get their rights on the new schema.
+    expect(container.args.join(' ')).toContain('/artifacts/releases/$RELEASE/migrate/grants.mjs');
+    const envValue = (name: string) => container.env.find((e: Hcl) => e.name === name)?.value;
+    expect(envValue('DB_API_USER')).toBe('${google_sql_user.functions.name}');
+    expect(envValue('DB_JOBS_USER')).toBe('${google_sql_user.jobs.name}');
   });
 });
 
