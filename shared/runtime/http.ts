@@ -211,6 +211,17 @@ async function authenticate(req: Request, mode: AuthMode): Promise<Principal | n
   return principal;
 }
 
+/**
+ * The caller's address for per-IP limits. The framework trusts X-Forwarded-For, whose first
+ * entry the client writes itself; Google's front end appends the address it actually saw, so
+ * the last entry is the one a client cannot choose.
+ */
+function clientIp(req: Request): string | undefined {
+  const forwarded = req.header('x-forwarded-for');
+  const last = forwarded?.split(',').at(-1)?.trim();
+  return last || req.socket.remoteAddress || undefined;
+}
+
 export type HttpHandler = (req: Request, res: Response) => Promise<void>;
 
 export function createHttpHandler(name: string, routes: readonly Route[]): HttpHandler {
@@ -269,7 +280,7 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
         principal,
         requestId,
         log,
-        ip: req.ip,
+        ip: clientIp(req),
         userAgent: req.header('user-agent'),
         headers: req.headers,
       });
