@@ -1,6 +1,8 @@
 // The live streak path: a meaningful activity on the family's local day counts once. The
-// nightly streak-reset job handles days that end without activity; this path also closes any
-// gap it has not handled yet with the same rule (a freeze per missed day, else a reset).
+// hourly streak-reset job (shared/jobs/streak-reset.ts) settles days that end without
+// activity; this path settles any gap the job has not handled yet with the same rule, so the
+// result does not depend on which ran first: missed days are taken in order, each covered by
+// a held freeze while any remain, and the first uncovered day resets the streak.
 
 import { addDays, daysBetween } from './clock.ts';
 import type { Queryable } from './db.ts';
@@ -13,7 +15,8 @@ export interface StreakHistoryEntry {
   date: string;
   streak: number;
   activity: boolean;
-  freezeUsed?: boolean;
+  /** Snake case like the job's entries: a missed day (activity false) a freeze covered. */
+  freeze_used?: boolean;
 }
 
 export interface StreakState {
@@ -32,8 +35,7 @@ export interface ActivityOutcome {
 }
 
 const isFrozenEntry = (e: Record<string, unknown>) =>
-  e.activity === false &&
-  (e.freezeUsed === true || e.freeze_used === true || e.freeze === true || e.frozen === true);
+  e.activity === false && e.freeze_used === true;
 
 /** The last day the streak is known to cover: an activity day or a day a freeze covered. */
 export function coveredThrough(state: StreakState): string | null {
@@ -50,9 +52,8 @@ export function coveredThrough(state: StreakState): string | null {
   return covered;
 }
 
-export function trimHistory(history: StreakHistoryEntry[], today: string): StreakHistoryEntry[] {
-  const oldest = addDays(today, -(HISTORY_DAYS - 1));
-  return history.filter((e) => e.date >= oldest).slice(-HISTORY_DAYS);
+export function trimHistory(history: StreakHistoryEntry[]): StreakHistoryEntry[] {
+  return history.slice(-HISTORY_DAYS);
 }
 
 /** Pure rule: records an activity on local day `today`. */
@@ -60,30 +61,39 @@ export function applyActivity(state: StreakState, today: string): ActivityOutcom
   if (state.lastActivityDate !== null && state.lastActivityDate >= today) {
     return { state, incremented: false, freezesUsed: 0, freezeEarned: false };
   }
-  const covered = coveredThrough(state);
+  const coveredDay = coveredThrough(state);
   const history = [...state.history];
   let current = state.current;
   let freezes = state.freezes;
   let freezesUsed = 0;
-  const missed = covered === null ? 0 : Math.max(0, daysBetween(covered, today) - 1);
-  if (covered === null || current === 0) {
+  const missed = coveredDay === null ? 0 : Math.max(0, daysBetween(coveredDay, today) - 1);
+  if (coveredDay === null || current === 0) {
     current = 1;
   } else if (missed === 0) {
     current += 1;
-  } else if (missed <= freezes) {
-    for (let i = 1; i <= missed; i++) {
+  } else {
+    const covered = Math.min(missed, freezes);
+    for (let i = 1; i <= covered; i++) {
       history.push({
-        date: addDays(covered, i),
+        date: addDays(coveredDay, i),
         streak: current,
         activity: false,
-        freezeUsed: true,
+        freeze_used: true,
       });
     }
-    freezes -= missed;
-    freezesUsed = missed;
-    current += 1;
-  } else {
-    current = 1;
+    freezes -= covered;
+    freezesUsed = covered;
+    if (missed > covered) {
+      history.push({
+        date: addDays(coveredDay, covered + 1),
+        streak: 0,
+        activity: false,
+        freeze_used: false,
+      });
+      current = 1;
+    } else {
+      current += 1;
+    }
   }
   let freezeEarned = false;
   if (current % FREEZE_EVERY_DAYS === 0 && freezes < MAX_FREEZES) {
@@ -97,7 +107,7 @@ export function applyActivity(state: StreakState, today: string): ActivityOutcom
       longest: Math.max(state.longest, current),
       lastActivityDate: today,
       freezes,
-      history: trimHistory(history, today),
+      history: trimHistory(history),
     },
     incremented: true,
     freezesUsed,

@@ -57,17 +57,34 @@ describe('streak rules', () => {
     expect(bridged.freezesUsed).toBe(2);
     expect(bridged.state.current).toBe(22);
     expect(bridged.state.freezes).toBe(0);
-    expect(bridged.state.history.filter((h) => h.freezeUsed).map((h) => h.date)).toEqual([
+    expect(bridged.state.history.filter((h) => h.freeze_used).map((h) => h.date)).toEqual([
       '2026-10-22',
       '2026-10-23',
     ]);
   });
 
-  it('does not spend freezes on a gap they cannot bridge', () => {
+  it('like the nightly job: freezes cover the first missed days, the first uncovered day resets', () => {
     const s = { ...run(empty, ['2026-10-01', '2026-10-02']), freezes: 1 };
-    const after = applyActivity(s, '2026-10-06');
+    const after = applyActivity(s, '2026-10-06'); // 03, 04, 05 missed
     expect(after.state.current).toBe(1);
-    expect(after.state.freezes).toBe(1);
+    expect(after.state.freezes).toBe(0);
+    expect(after.state.longest).toBe(2);
+    expect(after.state.history.slice(-3)).toEqual([
+      { date: '2026-10-03', streak: 2, activity: false, freeze_used: true },
+      { date: '2026-10-04', streak: 0, activity: false, freeze_used: false },
+      { date: '2026-10-06', streak: 1, activity: true },
+    ]);
+  });
+
+  it('continues after the job moved last_activity_date over a frozen day', () => {
+    const s: StreakState = {
+      current: 4,
+      longest: 4,
+      lastActivityDate: '2026-10-06',
+      freezes: 0,
+      history: [],
+    };
+    expect(applyActivity(s, '2026-10-07').state.current).toBe(5);
   });
 
   it('continues after a day the nightly job covered with a freeze', () => {
@@ -76,7 +93,7 @@ describe('streak rules', () => {
       longest: 5,
       lastActivityDate: '2026-10-05',
       freezes: 0,
-      history: [{ date: '2026-10-06', streak: 5, activity: false, freezeUsed: true }],
+      history: [{ date: '2026-10-06', streak: 5, activity: false, freeze_used: true }],
     };
     expect(applyActivity(s, '2026-10-07').state.current).toBe(6);
   });
