@@ -56,9 +56,10 @@ WITH due AS MATERIALIZED (
 ), plan AS (
     SELECT d.*,
            d.local_yesterday - d.last_activity_date AS missed,
-           LEAST(d.local_yesterday - d.last_activity_date, d.streak_freezes_available) AS covered
+           LEAST(d.local_yesterday - d.last_activity_date, d.streak_freezes_available) AS covered,
+           LEAST(d.local_yesterday - d.last_activity_date, d.streak_freezes_available + 1) AS entry_count
       FROM due d
-), entries AS (
+), entries AS MATERIALIZED (
     SELECT pl.*,
            COALESCE(
                (SELECT jsonb_agg(jsonb_build_object(
@@ -82,7 +83,7 @@ WITH due AS MATERIALIZED (
            last_activity_date = CASE WHEN e.missed > e.covered THEN s.last_activity_date
                                      ELSE e.local_yesterday END,
            streak_history = CASE
-               WHEN jsonb_array_length(s.streak_history) + jsonb_array_length(e.new_entries) <= $2
+               WHEN jsonb_array_length(s.streak_history) + e.entry_count <= $2
                    THEN s.streak_history || e.new_entries
                ELSE (SELECT jsonb_agg(t.entry ORDER BY t.n)
                        FROM (SELECT entry, n
