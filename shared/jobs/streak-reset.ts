@@ -2,14 +2,16 @@
 //
 // Streak rules (PRODUCT.md "Streaks"; the live path in the learning loop follows the same):
 //   - Days are the family's local days: (instant AT TIME ZONE parents.timezone)::date.
-//   - streaks.last_activity_date is the last local day the streak is accounted for: a day
-//     with a meaningful activity, or a missed day a freeze covered. The live path therefore
-//     increments when last_activity_date = local today - 1, does nothing when it equals local
-//     today (at most one increment per local day), and otherwise first settles the gap with
-//     the rules below (so the result does not depend on whether this job ran first).
+//   - streaks.last_activity_date is the last local day with a meaningful activity. The streak
+//     is "covered through" that day or, when the last history entry is a freeze entry, through
+//     that entry's date (entries are appended in date order). The live path
+//     (shared/learning/streaks.ts) does nothing when last_activity_date = local today (at most
+//     one increment per local day), increments when covered through yesterday, and otherwise
+//     first settles the gap with the rules below, so the result does not depend on whether
+//     this job ran first.
 //   - A freeze is earned per 7 consecutive days (the live path), at most 2 are held.
-//   - When local day Y (local yesterday) has ended and last_activity_date < Y, the days
-//     last_activity_date+1 .. Y were missed. Missed days are taken in order; each one is
+//   - When local day Y (local yesterday) has ended and the streak is covered through a day
+//     C < Y, the days C+1 .. Y were missed. Missed days are taken in order; each one is
 //     covered by one held freeze while the streak is alive: the freeze count drops by one,
 //     current_streak is unchanged, and history gets {date, streak, activity: false,
 //     freeze_used: true}. The first missed day no freeze covers resets current_streak to 0
@@ -17,10 +19,10 @@
 //     freeze_used: false}; the days after it consume nothing (there is nothing left to
 //     protect). So one freeze and two missed days: the freeze covers the first day, the
 //     second resets the streak, exactly as if the job had run on time after each day.
-//   - If every missed day is covered, last_activity_date moves to Y (covered through Y).
+//   - If every missed day is covered, the streak is covered through Y by the new entries.
 //   - History keeps the last 365 entries.
 //   - Streaks already at 0 and soft-deleted families are left alone.
-// Idempotence: a settled row has last_activity_date >= Y or current_streak = 0, so it no
+// Idempotence: a settled row is covered through Y or has current_streak = 0, so it no
 // longer matches; running every hour, twice, or late handles each missed day exactly once.
 // Concurrency: one advisory lock per job; against the live path, the UPDATE only applies if
 // the row still holds the values the plan was computed from (READ COMMITTED re-checks the
@@ -41,47 +43,58 @@ export function resolveStreakInstant(args: { date?: string; at?: Date }, now = n
   return now;
 }
 
+// The last entry of streak_history tells whether freezes already covered days after
+// last_activity_date (entries are appended in date order, by this job and the live path).
+const COVERED_THROUGH = `GREATEST(s.last_activity_date,
+    CASE WHEN s.streak_history -> -1 ->> 'freeze_used' = 'true'
+         THEN (s.streak_history -> -1 ->> 'date')::date END)`;
+
 const SETTLE_MISSED_DAYS = `
-WITH due AS MATERIALIZED (
+WITH candidates AS MATERIALIZED (
     SELECT s.id,
            s.current_streak,
            s.last_activity_date,
            s.streak_freezes_available,
+           s.streak_history,
            (($1::timestamptz AT TIME ZONE p.timezone)::date - 1) AS local_yesterday
       FROM streaks s
       JOIN children c ON c.id = s.child_id AND c.deleted_at IS NULL
       JOIN parents p ON p.id = c.parent_id AND p.deleted_at IS NULL
      WHERE s.current_streak > 0
+       -- Cheap test first: only a streak not active yesterday can have anything to settle.
        AND s.last_activity_date < (($1::timestamptz AT TIME ZONE p.timezone)::date - 1)
 ), plan AS (
-    SELECT d.*,
-           d.local_yesterday - d.last_activity_date AS missed,
-           LEAST(d.local_yesterday - d.last_activity_date, d.streak_freezes_available) AS covered,
-           LEAST(d.local_yesterday - d.last_activity_date, d.streak_freezes_available + 1) AS entry_count
-      FROM due d
-), entries AS MATERIALIZED (
+    SELECT s.id, s.current_streak, s.last_activity_date, s.streak_freezes_available, s.local_yesterday,
+           ${COVERED_THROUGH} AS covered_through
+      FROM candidates s
+), due AS MATERIALIZED (
     SELECT pl.*,
+           pl.local_yesterday - pl.covered_through AS missed,
+           LEAST(pl.local_yesterday - pl.covered_through, pl.streak_freezes_available) AS covered,
+           LEAST(pl.local_yesterday - pl.covered_through, pl.streak_freezes_available + 1) AS entry_count
+      FROM plan pl
+     WHERE pl.covered_through < pl.local_yesterday
+), entries AS MATERIALIZED (
+    SELECT d.*,
            COALESCE(
                (SELECT jsonb_agg(jsonb_build_object(
-                           'date', to_char(pl.last_activity_date + k, 'YYYY-MM-DD'),
-                           'streak', pl.current_streak,
+                           'date', to_char(d.covered_through + k, 'YYYY-MM-DD'),
+                           'streak', d.current_streak,
                            'activity', false,
                            'freeze_used', true) ORDER BY k)
-                  FROM generate_series(1, pl.covered) AS k),
+                  FROM generate_series(1, d.covered) AS k),
                '[]'::jsonb)
-           || CASE WHEN pl.missed > pl.covered THEN jsonb_build_array(jsonb_build_object(
-                           'date', to_char(pl.last_activity_date + pl.covered + 1, 'YYYY-MM-DD'),
+           || CASE WHEN d.missed > d.covered THEN jsonb_build_array(jsonb_build_object(
+                           'date', to_char(d.covered_through + d.covered + 1, 'YYYY-MM-DD'),
                            'streak', 0,
                            'activity', false,
                            'freeze_used', false))
                    ELSE '[]'::jsonb END AS new_entries
-      FROM plan pl
+      FROM due d
 ), updated AS (
     UPDATE streaks s
        SET current_streak = CASE WHEN e.missed > e.covered THEN 0 ELSE s.current_streak END,
            streak_freezes_available = s.streak_freezes_available - e.covered,
-           last_activity_date = CASE WHEN e.missed > e.covered THEN s.last_activity_date
-                                     ELSE e.local_yesterday END,
            streak_history = CASE
                WHEN jsonb_array_length(s.streak_history) + e.entry_count <= $2
                    THEN s.streak_history || e.new_entries
@@ -94,9 +107,11 @@ WITH due AS MATERIALIZED (
            END
       FROM entries e
      WHERE s.id = e.id
+       -- Unchanged since planned (the live path may have recorded an activity meanwhile).
        AND s.current_streak = e.current_streak
        AND s.last_activity_date = e.last_activity_date
        AND s.streak_freezes_available = e.streak_freezes_available
+       AND ${COVERED_THROUGH} = e.covered_through
     RETURNING e.covered, (e.missed > e.covered) AS was_reset
 )
 SELECT COUNT(*)::int AS streaks_updated,

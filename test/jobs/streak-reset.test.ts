@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStreakReset } from '../../shared/jobs/streak-reset.ts';
+import { recordStreakActivity } from '../../shared/learning/streaks.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { familyWithStreak, readStreak } from './fixtures.ts';
@@ -75,7 +76,8 @@ describe('streak-reset: local days per family time zone', () => {
     const after = await readStreak(db.pool, child);
     expect(after.streak_freezes_available).toBe(0);
     expect(after.current_streak).toBe(2);
-    expect(after.last_activity_date).toBe('2026-03-08');
+    expect(after.last_activity_date).toBe('2026-03-07');
+    expect(after.streak_history.at(-1)?.date).toBe('2026-03-08');
   });
 });
 
@@ -92,7 +94,7 @@ describe('streak-reset: freezes', () => {
     let s = await readStreak(db.pool, child);
     expect(s.streak_freezes_available).toBe(1);
     expect(s.current_streak).toBe(8);
-    expect(s.last_activity_date).toBe('2026-06-02');
+    expect(s.last_activity_date).toBe('2026-06-01');
     expect(s.streak_history).toEqual([
       { date: '2026-06-01', streak: 8, activity: true },
       { date: '2026-06-02', streak: 8, activity: false, freeze_used: true },
@@ -168,9 +170,15 @@ describe('streak-reset: freezes', () => {
     expect(s).toMatchObject({
       current_streak: 14,
       streak_freezes_available: 0,
-      last_activity_date: '2026-09-03',
+      last_activity_date: '2026-09-01',
     });
-    expect(s.streak_history.map((e) => e.freeze_used)).toEqual([true, true]);
+    expect(s.streak_history.map((e) => [e.date, e.freeze_used])).toEqual([
+      ['2026-09-02', true],
+      ['2026-09-03', true],
+    ]);
+    // Covered through Sep 3 by the freeze entries: later runs that day add nothing.
+    await run('2026-09-04T20:00:00Z');
+    expect((await readStreak(db.pool, child)).streak_history).toHaveLength(2);
   });
 
   it('caps history at 365 entries, dropping the oldest', async () => {
@@ -265,4 +273,37 @@ describe('streak-reset: idempotence and concurrency', () => {
       await other.drop();
     }
   });
+});
+
+describe('streak-reset agrees with the live path (shared/learning/streaks.ts)', () => {
+  const scenarios = [
+    { name: 'one missed day, one freeze', freezes: 1, last: '2026-05-01', today: '2026-05-03' },
+    { name: 'two missed days, one freeze', freezes: 1, last: '2026-05-01', today: '2026-05-04' },
+    { name: 'three missed days, two freezes', freezes: 2, last: '2026-05-01', today: '2026-05-05' },
+    { name: 'two missed days, no freeze', freezes: 0, last: '2026-05-01', today: '2026-05-04' },
+  ];
+  for (const sc of scenarios) {
+    it(`${sc.name}: job then activity equals activity alone`, async () => {
+      const initial = {
+        current_streak: 9,
+        longest_streak: 12,
+        streak_freezes_available: sc.freezes,
+        last_activity_date: sc.last,
+        streak_history: [{ date: sc.last, streak: 9, activity: true }],
+      };
+      const viaJob = await familyWithStreak(db.pool, 'Asia/Kolkata', initial);
+      const liveOnly = await familyWithStreak(db.pool, 'Asia/Kolkata', initial);
+      // Every hour of the missed days, as the scheduler would.
+      for (
+        let t = Date.parse(`${sc.last}T20:00:00Z`);
+        t < Date.parse(`${sc.today}T00:00:00Z`);
+        t += 3600_000
+      ) {
+        await runStreakReset(db.pool, { at: new Date(t), log });
+      }
+      await recordStreakActivity(db.pool, viaJob, sc.today);
+      await recordStreakActivity(db.pool, liveOnly, sc.today);
+      expect(await readStreak(db.pool, viaJob)).toEqual(await readStreak(db.pool, liveOnly));
+    });
+  }
 });
