@@ -388,6 +388,20 @@ describe('limits', () => {
     expect(retryAfter).toBeLessThanOrEqual(900);
   });
 
+  it('10 parallel PIN guesses: at most 5 are checked, the rest are refused with 429', async () => {
+    const { parent, child } = await createFamily({ pin: '7531' });
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        api()
+          .post(`/${child.id}/session`)
+          .set(as(parent.accessToken))
+          .send({ pin: `100${i}` }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 403)).toHaveLength(5);
+    expect(results.filter((r) => r.status === 429)).toHaveLength(5);
+  });
+
   it('a locked child does not lock the parent or a sibling', async () => {
     const { parent, child } = await createFamily({ pin: '1111' });
     const sibling = await createChild(parent, { pin: '2222' });

@@ -122,6 +122,21 @@ describe('happy paths', () => {
   });
 });
 
+describe('concurrency', () => {
+  it('6 parallel grants of one consent: one row, one 201, the rest 200', async () => {
+    const parent = await createParent();
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        api().post('/').set(as(parent.accessToken)).send({ type: 'privacy' }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 200)).toHaveLength(5);
+    expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
+    expect(await consentRows(parent.id)).toHaveLength(1);
+  });
+});
+
 describe('revoking coppa', () => {
   it('stops child features and schedules every child of the family for deletion', async () => {
     const { parent, child } = await createFamily();
