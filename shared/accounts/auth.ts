@@ -3,7 +3,7 @@
 // refresh token family.
 import { randomUUID } from 'node:crypto';
 import { issueAccessToken } from '../auth/access-token.ts';
-import { AppError } from '../errors.ts';
+import { AppError, isAppError } from '../errors.ts';
 import { parentActor, pgErrorOf, withTransaction } from './db.ts';
 import {
   isIanaTimeZone,
@@ -22,7 +22,7 @@ import {
   revokeFamilyOfToken,
   rotateRefreshToken,
 } from './refresh-tokens.ts';
-import { type SocialProvider, verifyIdToken } from './social-login.ts';
+import { type SocialProvider, type VerifiedIdentity, verifyIdToken } from './social-login.ts';
 
 export interface TokenPair {
   accessToken: string;
@@ -66,7 +66,7 @@ async function issueSession(
 function mapParentInsertError(err: unknown): never {
   const pgErr = pgErrorOf(err);
   if (pgErr.code === '23505')
-    throw new AppError('email_taken', 'An account with this email already exists');
+    throw new AppError('email_taken', 'An account with this email already exists', { cause: err });
   return mapTimezoneError(err);
 }
 
@@ -141,11 +141,33 @@ export async function socialLogin(
 ): Promise<Session> {
   await (await rateLimits()).consume('loginPerIp', client.ip ?? 'unknown');
   const identity = await verifyIdToken(provider, idToken);
-  const existing = await withTransaction('system:login', async (tx) => {
+  // Two first sign-ins racing: the loser's insert hits a unique index and then finds the
+  // winner's parent on the second pass.
+  for (let attempt = 0; ; attempt++) {
+    const existing = await signInLinkedParent(provider, identity.subject, client);
+    if (existing) return existing;
+    try {
+      return await createSocialParent(identity, client);
+    } catch (err) {
+      // Either unique index (provider id or email) may report the race; a real email conflict
+      // fails again on the second pass, when no parent is linked to this identity.
+      const lostRace = isAppError(err) && err.code === 'email_taken';
+      if (attempt === 0 && lostRace) continue;
+      throw err;
+    }
+  }
+}
+
+function signInLinkedParent(
+  provider: SocialProvider,
+  subject: string,
+  client: ClientInfo,
+): Promise<Session | null> {
+  return withTransaction('system:login', async (tx) => {
     const { rows } = await tx.query<ParentRow>(
       `SELECT ${PARENT_COLUMNS} FROM parents
         WHERE auth_provider = $1 AND auth_provider_id = $2 AND deleted_at IS NULL FOR UPDATE`,
-      [provider, identity.subject],
+      [provider, subject],
     );
     const row = rows[0];
     if (!row) return null;
@@ -156,17 +178,27 @@ export async function socialLogin(
     );
     return issueSession(tx, updated[0] as ParentRow, client);
   });
-  if (existing) return existing;
+}
+
+/**
+ * A new parent for a verified identity. An email already used by another sign-in method is
+ * not linked silently (409): its owner signs in with that method (no takeover via a provider).
+ */
+function createSocialParent(identity: VerifiedIdentity, client: ClientInfo): Promise<Session> {
   const id = randomUUID();
-  // An email already used by another sign-in method is not linked silently: the owner of
-  // that account signs in with it instead (no takeover through a second provider).
   return withTransaction(parentActor(id), async (tx) => {
     const { rows } = await tx
       .query<ParentRow>(
         `INSERT INTO parents (id, email, auth_provider, auth_provider_id, display_name, last_login_at)
          VALUES ($1, $2, $3, $4, $5, NOW())
          RETURNING ${PARENT_COLUMNS}`,
-        [id, normalizeEmail(identity.email), provider, identity.subject, identity.name ?? null],
+        [
+          id,
+          normalizeEmail(identity.email),
+          identity.provider,
+          identity.subject,
+          identity.name ?? null,
+        ],
       )
       .catch(mapParentInsertError);
     return issueSession(tx, rows[0] as ParentRow, client);

@@ -317,6 +317,19 @@ describe('Google and Apple sign-in (local JWKS)', () => {
     ).toBe(1);
   });
 
+  it('parallel first sign-ins with one Google account make one parent, and all succeed', async () => {
+    const sub = randomBytes(8).toString('hex');
+    const idToken = await google.signIdToken(googleClaims(sub, uniqueEmail()));
+    const results = await Promise.all(
+      Array.from({ length: 5 }, () => api().post('/google').send({ idToken })),
+    );
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(new Set(results.map((r) => r.body.parent.id)).size).toBe(1);
+    expect(
+      await count('SELECT COUNT(*) AS n FROM parents WHERE auth_provider_id = $1', [sub]),
+    ).toBe(1);
+  });
+
   it('signs in with Apple (email_verified sent as the string "true")', async () => {
     const sub = `001234.${randomBytes(8).toString('hex')}.0123`;
     const email = uniqueEmail();
