@@ -6,11 +6,11 @@ import { issueAccessToken } from '../auth/access-token.ts';
 import { AppError, isAppError } from '../errors.ts';
 import { parentActor, pgErrorOf, withTransaction } from './db.ts';
 import {
-  isIanaTimeZone,
   mapTimezoneError,
   PARENT_COLUMNS,
   type ParentRow,
   type ParentView,
+  requireTimeZone,
   toParentView,
 } from './parents.ts';
 import { burnVerification, hashSecret, verifySecret } from './passwords.ts';
@@ -72,13 +72,7 @@ function mapParentInsertError(err: unknown): never {
 
 export async function signup(input: SignupInput, client: ClientInfo): Promise<Session> {
   await (await rateLimits()).consume('signupPerIp', client.ip ?? 'unknown');
-  if (input.timezone !== undefined && !isIanaTimeZone(input.timezone)) {
-    throw new AppError('validation_failed', 'Unknown time zone', {
-      fieldErrors: [
-        { path: 'body.timezone', message: 'Use an IANA time zone name, e.g. Europe/London' },
-      ],
-    });
-  }
+  const timezone = input.timezone === undefined ? undefined : requireTimeZone(input.timezone);
   const passwordHash = await hashSecret(input.password);
   const id = randomUUID();
   return withTransaction(parentActor(id), async (tx) => {
@@ -92,7 +86,7 @@ export async function signup(input: SignupInput, client: ClientInfo): Promise<Se
           normalizeEmail(input.email),
           passwordHash,
           input.displayName ?? null,
-          input.timezone ?? null,
+          timezone ?? null,
           input.locale ?? null,
         ],
       )

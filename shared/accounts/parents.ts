@@ -62,18 +62,35 @@ export function toParentView(row: ParentRow): ParentView {
 
 let zones: Set<string> | undefined;
 
-/** IANA names only (what Intl knows), plus UTC which Intl lists under Etc but accepts. */
-export function isIanaTimeZone(zone: string): boolean {
+/**
+ * The canonical IANA name for `zone` (Intl's spelling: `europe/london` -> `Europe/London`,
+ * `Asia/Calcutta` -> Intl's canonical form), or undefined for anything that is not an IANA
+ * region name or UTC (abbreviations like EST and offsets like +05:00 are refused).
+ */
+export function canonicalTimeZone(zone: string): string | undefined {
   zones ??= new Set(Intl.supportedValuesOf('timeZone'));
-  if (zones.has(zone) || zone === 'UTC' || zone === 'Etc/UTC') return true;
+  if (zones.has(zone) || zone === 'UTC' || zone === 'Etc/UTC') return zone;
+  if (!zone.includes('/')) return undefined;
   try {
-    // Also accept canonical aliases Intl resolves (e.g. Asia/Calcutta -> Asia/Kolkata).
     const resolved = new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions()
       .timeZone;
-    return zones.has(resolved) && zone.includes('/');
+    return zones.has(resolved) ? resolved : undefined;
   } catch {
-    return false;
+    return undefined;
   }
+}
+
+/** Throws 400 validation_failed for an unknown zone; returns its canonical name. */
+export function requireTimeZone(zone: string): string {
+  const canonical = canonicalTimeZone(zone);
+  if (!canonical) {
+    throw new AppError('validation_failed', 'Unknown time zone', {
+      fieldErrors: [
+        { path: 'body.timezone', message: 'Use an IANA time zone name, e.g. Europe/London' },
+      ],
+    });
+  }
+  return canonical;
 }
 
 export async function loadLiveParent(
@@ -130,13 +147,7 @@ export function mapTimezoneError(err: unknown): never {
 }
 
 export async function updateParent(parentId: string, update: ParentUpdate): Promise<ParentView> {
-  if (update.timezone !== undefined && !isIanaTimeZone(update.timezone)) {
-    throw new AppError('validation_failed', 'Unknown time zone', {
-      fieldErrors: [
-        { path: 'body.timezone', message: 'Use an IANA time zone name, e.g. Europe/London' },
-      ],
-    });
-  }
+  const timezone = update.timezone === undefined ? undefined : requireTimeZone(update.timezone);
   return withTransaction(parentActor(parentId), async (tx) => {
     const current = await loadLiveParent(tx, parentId, true);
     const settings = update.settings
@@ -155,7 +166,7 @@ export async function updateParent(parentId: string, update: ParentUpdate): Prom
           parentId,
           update.displayName !== undefined,
           update.displayName ?? null,
-          update.timezone ?? null,
+          timezone ?? null,
           update.locale ?? null,
           JSON.stringify(settings),
         ],

@@ -72,6 +72,18 @@ describe('happy paths', () => {
     expect(again.body.displayName).toBe('Sam');
   });
 
+  it('stores time zones by their canonical IANA name; UTC is accepted', async () => {
+    const parent = await createParent();
+    const lower = await api()
+      .patch('/me')
+      .set(as(parent.accessToken))
+      .send({ timezone: 'europe/london' });
+    expect(lower.status).toBe(200);
+    expect(lower.body.timezone).toBe('Europe/London');
+    const utc = await api().patch('/me').set(as(parent.accessToken)).send({ timezone: 'UTC' });
+    expect(utc.body.timezone).toBe('UTC');
+  });
+
   it('clears the display name with null', async () => {
     const parent = await createParent({ displayName: 'Temp' });
     const res = await api().patch('/me').set(as(parent.accessToken)).send({ displayName: null });
@@ -140,6 +152,8 @@ describe('bad input: 4xx problem+json, nothing written', () => {
   const cases: [string, unknown][] = [
     ['an unknown time zone', { timezone: 'Mars/Olympus_Mons' }],
     ['a non-IANA time zone', { timezone: 'EST5EDT_nope' }],
+    ['an abbreviation', { timezone: 'EST' }],
+    ['an offset', { timezone: '+05:00' }],
     ['a mistyped time zone', { timezone: 3 }],
     ['an empty display name', { displayName: '' }],
     ['a too long display name', { displayName: 'x'.repeat(101) }],
