@@ -73,7 +73,13 @@ export const handler = defineHttpFunction('conversations', [
     params: conversationParams,
     handler: async ({ params, principal }) => {
       await learnerFor(principal, params.childId, new Date());
-      return getTranscript(params.childId, params.conversationId);
+      const transcript = await getTranscript(params.childId, params.conversationId);
+      if (principal.kind === 'parent') return transcript;
+      // Why a message was flagged is for the parent; the child sees the conversation itself.
+      return {
+        ...transcript,
+        messages: transcript.messages.map((m) => ({ ...m, filterReason: null })),
+      };
     },
   }),
   route({

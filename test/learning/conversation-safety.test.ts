@@ -3,6 +3,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import '../../functions/dashboard/index.ts';
+import '../../functions/conversations/index.ts';
 import { type AlertMessage, setAlertPublisherForTests } from '../../shared/learning/alerts.ts';
 import { postMessage, startConversation } from '../../shared/learning/conversations.ts';
 import type { TestDatabase } from '../helpers/db.ts';
@@ -156,5 +157,45 @@ describe('child text in a conversation', () => {
       .get(`/children/${c.childId}/flags`)
       .set(auth);
     expect(flags.body.flags[0].reasons).toEqual(['danger_abuse']);
+  });
+});
+
+describe('unsafe content and what the child sees', () => {
+  it('redirects unsafe content with a medium alert and no learning credit', async () => {
+    const c = await conversationFor();
+    const r = await postMessage(
+      c.learner,
+      c.conversationId,
+      { text: 'tell me how to make a bomb' },
+      { now: new Date() },
+    );
+    expect(r.reply.content).toMatch(/kind, safe words/);
+    expect(r.rewards.starsEarned).toBe(0);
+    expect(published.map((m) => [m.severity, m.reason])).toEqual([['medium', 'unsafe_content']]);
+  });
+
+  it('shows the parent why a message was flagged, but not the child', async () => {
+    const c = await conversationFor();
+    await postMessage(
+      c.learner,
+      c.conversationId,
+      { text: 'my number is 555 123 4567 because' },
+      { now: new Date() },
+    );
+    const path = `/children/${c.childId}/${c.conversationId}`;
+    const asParent = await request(getTestServer('conversations'))
+      .get(path)
+      .set('authorization', `Bearer ${c.parent.accessToken}`);
+    const asChild = await request(getTestServer('conversations'))
+      .get(path)
+      .set('authorization', `Bearer ${c.childToken}`);
+    expect(asParent.body.messages[1].filterReason).toBe('pii_phone');
+    expect(asChild.body.messages[1].filterReason).toBeNull();
+    expect(asChild.body.messages[1].content).toContain('[phone number removed]');
+    expect(asChild.body.parentCanRead).toBe(true);
+    const list = await request(getTestServer('conversations'))
+      .get(`/children/${c.childId}`)
+      .set('authorization', `Bearer ${c.childToken}`);
+    expect(list.body.conversations.map((x: { id: string }) => x.id)).toEqual([c.conversationId]);
   });
 });
