@@ -67,10 +67,13 @@ function requestBody(ctx: TutorContext): unknown {
   return {
     systemInstruction: { parts: [{ text: systemInstruction(ctx) }] },
     contents,
+    // No "thinking" budget: a child waits for the reply, and thinking tokens would eat the
+    // output budget and truncate the JSON (which then falls back to the built-in tutor).
     generationConfig: {
       responseMimeType: 'application/json',
       temperature: 0.6,
-      maxOutputTokens: 512,
+      maxOutputTokens: 1024,
+      thinkingConfig: { thinkingBudget: 0 },
     },
   };
 }
