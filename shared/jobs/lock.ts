@@ -56,3 +56,59 @@ export async function inTransaction<T>(
     throw err;
   }
 }
+
+/** How many statements a sharded job runs at once (the database here has 2 cores). */
+export const JOB_SHARDS = 2;
+
+export interface KeyRange {
+  /** Inclusive lower bound, or null for the start of the key space. */
+  from: string | null;
+  /** Exclusive upper bound, or null for the end. */
+  to: string | null;
+}
+
+/** Splits the UUID key space into `n` equal ranges (random UUIDs spread evenly over them). */
+export function uuidRanges(n: number): KeyRange[] {
+  const bound = (i: number) =>
+    `${Math.floor((i * 0x100000000) / n)
+      .toString(16)
+      .padStart(8, '0')}-0000-0000-0000-000000000000`;
+  return Array.from({ length: n }, (_, i) => ({
+    from: i === 0 ? null : bound(i),
+    to: i === n - 1 ? null : bound(i + 1),
+  }));
+}
+
+/**
+ * Runs `work` once per key range, each in its own transaction on its own connection, at
+ * most JOB_SHARDS at a time, while `lockClient` keeps holding the job's lock. A pool too
+ * small for that (the embedded database has one connection) runs a single range on
+ * `lockClient`. Ranges commit independently; the jobs are idempotent, so a failure leaves
+ * work a retry completes.
+ */
+export async function inShards<T>(
+  pool: pg.Pool,
+  lockClient: pg.PoolClient,
+  jobName: string,
+  work: (client: pg.PoolClient, range: KeyRange) => Promise<T>,
+): Promise<T[]> {
+  const shards = Math.max(1, Math.min(JOB_SHARDS, (pool.options.max ?? 1) - 1));
+  if (shards === 1)
+    return [
+      await inTransaction(lockClient, jobName, () => work(lockClient, { from: null, to: null })),
+    ];
+  return Promise.all(
+    uuidRanges(shards).map(async (range) => {
+      const client = await pool.connect();
+      let failed: Error | undefined;
+      try {
+        return await inTransaction(client, jobName, () => work(client, range));
+      } catch (err) {
+        failed = err instanceof Error ? err : new Error(String(err));
+        throw err;
+      } finally {
+        client.release(failed);
+      }
+    }),
+  );
+}

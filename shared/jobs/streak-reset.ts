@@ -27,9 +27,10 @@
 // Concurrency: one advisory lock per job; against the live path, the UPDATE only applies if
 // the row still holds the values the plan was computed from (READ COMMITTED re-checks the
 // WHERE clause on the newest row version), otherwise the row waits for the next run.
-// Scale: one UPDATE ... FROM over all children, local dates computed per family in SQL.
+// Scale: one UPDATE ... FROM over all children, local dates computed per family in SQL,
+// split into JOB_SHARDS child_id ranges run side by side (rewriting histories is CPU-bound).
 import type pg from 'pg';
-import { inTransaction, withJobLock } from './lock.ts';
+import { inShards, withJobLock } from './lock.ts';
 import { addDays } from './time.ts';
 import type { JobArgs, JobResult } from './types.ts';
 
@@ -63,6 +64,8 @@ WITH candidates AS MATERIALIZED (
      WHERE s.current_streak > 0
        -- Cheap test first: only a streak not active yesterday can have anything to settle.
        AND s.last_activity_date < (($1::timestamptz AT TIME ZONE p.timezone)::date - 1)
+       AND ($3::uuid IS NULL OR s.child_id >= $3::uuid)
+       AND ($4::uuid IS NULL OR s.child_id < $4::uuid)
 ), plan AS (
     SELECT s.id, s.current_streak, s.last_activity_date, s.streak_freezes_available, s.local_yesterday,
            ${COVERED_THROUGH} AS covered_through
@@ -129,11 +132,13 @@ interface SettleRow {
 
 export async function runStreakReset(pool: pg.Pool, args: JobArgs): Promise<JobResult> {
   const at = resolveStreakInstant(args);
-  return withJobLock(pool, 'streak-reset', (client) =>
-    inTransaction(client, 'streak-reset', async () => {
+  return withJobLock(pool, 'streak-reset', async (lockClient) => {
+    const shards = await inShards(pool, lockClient, 'streak-reset', async (client, range) => {
       const { rows } = await client.query<SettleRow>(SETTLE_MISSED_DAYS, [
         at.toISOString(),
         STREAK_HISTORY_LIMIT,
+        range.from,
+        range.to,
       ]);
       const r = rows[0] ?? {
         streaks_updated: 0,
@@ -142,15 +147,17 @@ export async function runStreakReset(pool: pg.Pool, args: JobArgs): Promise<JobR
         freezes_used: 0,
       };
       args.onProgress?.({ step: 'streaks', done: r.streaks_updated });
-      return {
-        rowsTouched: r.streaks_updated,
-        counts: {
-          streaksReset: r.streaks_reset,
-          streaksKeptByFreezes: r.streaks_frozen,
-          freezesUsed: r.freezes_used,
-        },
-        details: { at: at.toISOString() },
-      };
-    }),
-  );
+      return r;
+    });
+    const sum = (key: keyof SettleRow) => shards.reduce((total, r) => total + r[key], 0);
+    return {
+      rowsTouched: sum('streaks_updated'),
+      counts: {
+        streaksReset: sum('streaks_reset'),
+        streaksKeptByFreezes: sum('streaks_frozen'),
+        freezesUsed: sum('freezes_used'),
+      },
+      details: { at: at.toISOString(), shards: shards.length },
+    };
+  });
 }
