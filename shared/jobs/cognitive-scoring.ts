@@ -3,7 +3,8 @@
 // [D-29 00:00Z, D+1 00:00Z) for conversations and messages), written with one
 // INSERT ... SELECT ... ON CONFLICT (child_id, assessment_date) DO UPDATE over all children.
 // "Active" = a daily_activity row or a conversation in the window; soft-deleted children are
-// skipped. A re-run for the same date rewrites a row only if a score changed.
+// skipped. A re-run for the same date rewrites a row only if a score changed. The children
+// are split into JOB_SHARDS child_id ranges scored side by side.
 //
 // Evidence per child (counts over the window unless noted):
 //   questions   daily_activity.questions_asked       depth_ups   daily_activity.depth_increases
@@ -32,7 +33,7 @@
 //   confidence_level = 1 - exp(-(convs + messages/10) / 10), rounded to 3 decimals: 0 with no
 //   conversations, 0.63 after about 10 conversations' worth of evidence, approaching 1.
 import type pg from 'pg';
-import { inTransaction, withJobLock } from './lock.ts';
+import { inShards, withJobLock } from './lock.ts';
 import { addDays, resolveDate } from './time.ts';
 import type { JobArgs, JobResult } from './types.ts';
 
@@ -50,6 +51,7 @@ WITH da AS (
            SUM(cardinality(new_topics_unlocked)) AS unlocked_new
       FROM daily_activity
      WHERE activity_date BETWEEN $2::date AND $1::date
+       AND ($5::uuid IS NULL OR child_id >= $5::uuid) AND ($6::uuid IS NULL OR child_id < $6::uuid)
      GROUP BY child_id
 ), conv AS (
     SELECT c.child_id,
@@ -64,6 +66,7 @@ WITH da AS (
       FROM conversations c
       LEFT JOIN topics t ON t.id = c.topic_id
      WHERE c.started_at >= $3::timestamptz AND c.started_at < $4::timestamptz
+       AND ($5::uuid IS NULL OR c.child_id >= $5::uuid) AND ($6::uuid IS NULL OR c.child_id < $6::uuid)
      GROUP BY c.child_id
 ), msg AS (
     SELECT c.child_id,
@@ -74,6 +77,7 @@ WITH da AS (
       JOIN conversations c ON c.id = m.conversation_id
      WHERE m.created_at >= $3::timestamptz AND m.created_at < $4::timestamptz
        AND m.role = 'user'
+       AND ($5::uuid IS NULL OR c.child_id >= $5::uuid) AND ($6::uuid IS NULL OR c.child_id < $6::uuid)
      GROUP BY c.child_id
 ), active AS (
     SELECT a.child_id
@@ -162,25 +166,36 @@ SELECT (SELECT COUNT(*) FROM active)::int AS active_children,
 export async function runCognitiveScoring(pool: pg.Pool, args: JobArgs): Promise<JobResult> {
   const date = resolveDate(args);
   const windowStart = addDays(date, -(SCORING_WINDOW_DAYS - 1));
-  return withJobLock(pool, 'cognitive-scoring', (client) =>
-    inTransaction(client, 'cognitive-scoring', async () => {
-      const { rows } = await client.query<{
-        active_children: number;
-        inserted: number;
-        updated: number;
-      }>(SCORE_ACTIVE_CHILDREN, [
+  return withJobLock(pool, 'cognitive-scoring', async (lockClient) => {
+    const shards = await inShards(pool, lockClient, 'cognitive-scoring', async (client, range) => {
+      const { rows } = await client.query<ShardRow>(SCORE_ACTIVE_CHILDREN, [
         date,
         windowStart,
         `${windowStart}T00:00:00Z`,
         `${addDays(date, 1)}T00:00:00Z`,
+        range.from,
+        range.to,
       ]);
       const r = rows[0] ?? { active_children: 0, inserted: 0, updated: 0 };
       args.onProgress?.({ step: 'cognitive_metrics', done: r.inserted + r.updated });
-      return {
-        rowsTouched: r.inserted + r.updated,
-        counts: { metricsInserted: r.inserted, metricsUpdated: r.updated },
-        details: { assessmentDate: date, windowStart, activeChildren: r.active_children },
-      };
-    }),
-  );
+      return r;
+    });
+    const sum = (key: keyof ShardRow) => shards.reduce((total, r) => total + r[key], 0);
+    return {
+      rowsTouched: sum('inserted') + sum('updated'),
+      counts: { metricsInserted: sum('inserted'), metricsUpdated: sum('updated') },
+      details: {
+        assessmentDate: date,
+        windowStart,
+        activeChildren: sum('active_children'),
+        shards: shards.length,
+      },
+    };
+  });
+}
+
+interface ShardRow {
+  active_children: number;
+  inserted: number;
+  updated: number;
 }
