@@ -227,7 +227,9 @@ export async function runDataRetention(pool: pg.Pool, args: JobArgs): Promise<Jo
         'SELECT $1::timestamptz - $2::interval AS cutoff',
         [at.toISOString(), interval],
       );
-      return (rows[0]?.cutoff as Date).toISOString();
+      const cutoff = rows[0]?.cutoff;
+      if (!cutoff) throw new Error(`no cut-off computed for ${interval}`);
+      return cutoff.toISOString();
     };
 
     for (const table of ['parents', 'children'] as const) {
