@@ -51,13 +51,13 @@ const COVERED_THROUGH = `GREATEST(s.last_activity_date,
          THEN (s.streak_history -> -1 ->> 'date')::date END)`;
 
 const SETTLE_MISSED_DAYS = `
-WITH candidates AS MATERIALIZED (
+WITH plan AS MATERIALIZED (
     SELECT s.id,
            s.current_streak,
            s.last_activity_date,
            s.streak_freezes_available,
-           s.streak_history,
-           (($1::timestamptz AT TIME ZONE p.timezone)::date - 1) AS local_yesterday
+           (($1::timestamptz AT TIME ZONE p.timezone)::date - 1) AS local_yesterday,
+           ${COVERED_THROUGH} AS covered_through
       FROM streaks s
       JOIN children c ON c.id = s.child_id AND c.deleted_at IS NULL
       JOIN parents p ON p.id = c.parent_id AND p.deleted_at IS NULL
@@ -66,10 +66,6 @@ WITH candidates AS MATERIALIZED (
        AND s.last_activity_date < (($1::timestamptz AT TIME ZONE p.timezone)::date - 1)
        AND ($3::uuid IS NULL OR s.child_id >= $3::uuid)
        AND ($4::uuid IS NULL OR s.child_id < $4::uuid)
-), plan AS (
-    SELECT s.id, s.current_streak, s.last_activity_date, s.streak_freezes_available, s.local_yesterday,
-           ${COVERED_THROUGH} AS covered_through
-      FROM candidates s
 ), due AS MATERIALIZED (
     SELECT pl.*,
            pl.local_yesterday - pl.covered_through AS missed,
