@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runStreakReset } from '../../shared/jobs/streak-reset.ts';
+import { resolveStreakInstant, runStreakReset } from '../../shared/jobs/streak-reset.ts';
 import { recordStreakActivity } from '../../shared/learning/streaks.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -78,6 +78,28 @@ describe('streak-reset: local days per family time zone', () => {
     expect(after.current_streak).toBe(2);
     expect(after.last_activity_date).toBe('2026-03-07');
     expect(after.streak_history.at(-1)?.date).toBe('2026-03-08');
+  });
+});
+
+describe('streak-reset: run for a date', () => {
+  it('settles that day in every time zone, from Pago Pago (UTC-11) to Kiritimati (UTC+14)', async () => {
+    expect(resolveStreakInstant({ date: '2026-02-28' }).toISOString()).toBe(
+      '2026-03-01T12:00:00.000Z',
+    );
+    const west = await familyWithStreak(db.pool, 'Pacific/Pago_Pago', {
+      current_streak: 3,
+      last_activity_date: '2026-02-27',
+    });
+    const east = await familyWithStreak(db.pool, 'Pacific/Kiritimati', {
+      current_streak: 3,
+      last_activity_date: '2026-02-27',
+    });
+    await runStreakReset(db.pool, { date: '2026-02-28', log });
+    for (const child of [west, east]) {
+      expect((await readStreak(db.pool, child)).streak_history).toEqual([
+        { date: '2026-02-28', streak: 0, activity: false, freeze_used: false },
+      ]);
+    }
   });
 });
 
