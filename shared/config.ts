@@ -8,7 +8,6 @@ const csv = z.string().transform((s) =>
     .map((p) => p.trim())
     .filter(Boolean),
 );
-const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -32,7 +31,6 @@ const configSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string().optional(),
   PUBSUB_ALERTS_TOPIC: z.string().default('parent-alerts'),
   JOB_MAX_EVENT_AGE_SECONDS: z.coerce.number().int().positive().default(3600),
-  ENABLE_TEST_ROUTES: bool.default(false),
   /** JSON array of private JWKs (ES256 or EdDSA, each with a `kid`); the first signs, all verify. */
   JWT_SIGNING_KEYS: z.string().optional(),
   JWT_ISSUER: z.string().default('https://auth.brainspark.app'),
@@ -49,7 +47,7 @@ const configSchema = z.object({
   VERTEX_PROJECT: z.string().optional(),
   VERTEX_MODEL: z.string().default('gemini-2.5-flash'),
   VERTEX_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(8000),
-  /** How the Vertex tutor gets an access token: the metadata server (Cloud) or none (local stub). */
+  /** How the Vertex tutor gets an access token: the metadata server (Cloud) or none (a local test server). */
   VERTEX_AUTH: z.enum(['metadata', 'none']).default('metadata'),
   /** Tutor messages a child may send per local day. */
   TUTOR_DAILY_MESSAGE_CAP: z.coerce.number().int().min(1).max(10_000).default(150),
