@@ -3,6 +3,7 @@ import type { Queryable } from './db.ts';
 
 export interface ActivityDelta {
   timeSeconds?: number;
+  sessions?: number;
   conversationsStarted?: number;
   questionsAsked?: number;
   depthIncreases?: number;
@@ -20,12 +21,13 @@ export async function addDailyActivity(
   delta: ActivityDelta,
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO daily_activity (child_id, activity_date, total_time_seconds, conversations_started,
+    `INSERT INTO daily_activity (child_id, activity_date, total_time_seconds, session_count, conversations_started,
         questions_asked, depth_increases, aha_moments, topics_explored, new_topics_unlocked,
         stars_earned, badges_earned)
-     VALUES ($1, $2::date, $3, $4, $5, $6, $7, $8::uuid[], $9::uuid[], $10, $11::text[])
+     VALUES ($1, $2::date, $3, $12, $4, $5, $6, $7, $8::uuid[], $9::uuid[], $10, $11::text[])
      ON CONFLICT (child_id, activity_date) DO UPDATE SET
         total_time_seconds = daily_activity.total_time_seconds + EXCLUDED.total_time_seconds,
+        session_count = daily_activity.session_count + EXCLUDED.session_count,
         conversations_started = daily_activity.conversations_started + EXCLUDED.conversations_started,
         questions_asked = daily_activity.questions_asked + EXCLUDED.questions_asked,
         depth_increases = daily_activity.depth_increases + EXCLUDED.depth_increases,
@@ -46,6 +48,7 @@ export async function addDailyActivity(
       delta.newTopicsUnlocked ?? [],
       delta.starsEarned ?? 0,
       delta.badgesEarned ?? [],
+      delta.sessions ?? 0,
     ],
   );
 }

@@ -48,6 +48,8 @@ import { type Category, type ConversationType, PARENT_CAN_READ_NOTICE } from './
 export const MAX_DEPTH = 10;
 /** Idle gaps longer than this do not count as time spent. */
 export const MAX_SECONDS_PER_MESSAGE = 120;
+/** Reading the tutor's question and answering takes at least this long, however fast the post. */
+export const MIN_SECONDS_PER_MESSAGE = 10;
 const HISTORY_FOR_TUTOR = 20;
 
 export interface ConversationView {
@@ -318,6 +320,7 @@ export async function startConversation(
       );
     }
     await addDailyActivity(tx, learner.childId, today, {
+      sessions: 1,
       conversationsStarted: 1,
       topicsExplored: topic ? [topic.id] : [],
     });
@@ -553,12 +556,8 @@ export async function postMessage(
       [conversationId],
     );
     const last = lastRows[0]?.last;
-    const seconds = last
-      ? Math.max(
-          0,
-          Math.min(MAX_SECONDS_PER_MESSAGE, Math.round((now.getTime() - last.getTime()) / 1000)),
-        )
-      : 0;
+    const gap = last ? Math.round((now.getTime() - last.getTime()) / 1000) : 0;
+    const seconds = Math.min(MAX_SECONDS_PER_MESSAGE, Math.max(MIN_SECONDS_PER_MESSAGE, gap));
 
     const userMessage = await insertMessage(tx, conversationId, {
       role: 'user',

@@ -126,6 +126,8 @@ describe('a whole child session', () => {
     expect(activity.status).toBe(200);
     expect(activity.body.days).toHaveLength(1);
     expect(activity.body.days[0].questionsAsked).toBe(5);
+    expect(activity.body.days[0].sessions).toBe(1);
+    expect(activity.body.days[0].timeSeconds).toBeGreaterThanOrEqual(5 * 10);
     expect(activity.body.days[0].starsEarned).toBe(rewards.body.stars);
 
     const childOnDashboard = await request(getTestServer('dashboard'))
