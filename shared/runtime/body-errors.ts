@@ -39,6 +39,31 @@ export function installMalformedBodyHandler(): void {
     if (callback) return originalHandle.call(this, req, res, callback);
     const fallback = finalhandler(req, res, { env: this.get('env') });
     return originalHandle.call(this, req, res, (err?: unknown) => {
+      const given = req.headers['x-request-id'];
+      const requestId =
+        typeof given === 'string' && /^[A-Za-z0-9._-]{8,128}$/.test(given) ? given : randomUUID();
+      const send = (status: number, code: string, title: string, detail: string) => {
+        res.statusCode = status;
+        res.setHeader('content-type', 'application/problem+json');
+        res.setHeader('x-request-id', requestId);
+        res.end(
+          JSON.stringify({
+            type: `https://brainspark.app/problems/${code.replaceAll('_', '-')}`,
+            title,
+            status,
+            detail,
+            code,
+            requestId,
+          }),
+        );
+      };
+      // The framework's router decodes the path before our handler runs; a broken
+      // percent-escape would otherwise leave as an HTML page (with a stack trace outside
+      // production).
+      if (err instanceof URIError) {
+        send(400, 'invalid_request', 'Invalid request', 'The URL has a broken percent-encoding');
+        return;
+      }
       const bodyError = err as BodyParserError | undefined;
       if (!bodyError?.type?.startsWith('entity.') && bodyError?.type !== 'encoding.unsupported') {
         fallback(err);
@@ -51,21 +76,11 @@ export function installMalformedBodyHandler(): void {
         : status === 415
           ? 'unsupported_media_type'
           : 'malformed_json';
-      const given = req.headers['x-request-id'];
-      const requestId =
-        typeof given === 'string' && /^[A-Za-z0-9._-]{8,128}$/.test(given) ? given : randomUUID();
-      res.statusCode = status;
-      res.setHeader('content-type', 'application/problem+json');
-      res.setHeader('x-request-id', requestId);
-      res.end(
-        JSON.stringify({
-          type: `https://brainspark.app/problems/${code.replaceAll('_', '-')}`,
-          title: 'The request body could not be read',
-          status,
-          detail: tooLarge ? 'The body is too large' : 'The body is not valid JSON',
-          code,
-          requestId,
-        }),
+      send(
+        status,
+        code,
+        'The request body could not be read',
+        tooLarge ? 'The body is too large' : 'The body is not valid JSON',
       );
     });
   };

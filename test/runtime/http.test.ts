@@ -77,6 +77,12 @@ describe('HTTP runtime', () => {
     expect(paths).toContain('params.itemId');
   });
 
+  it('answers a path with broken percent-encoding with a 400 problem document', async () => {
+    const res = await request(server()).get('/echo/%E0%A4%A');
+    expectProblem(res, 400, 'invalid_request');
+    expect(res.text).not.toMatch(/URIError|at decode/);
+  });
+
   it('answers malformed JSON with a 400 problem document', async () => {
     const res = await request(server())
       .post(`/echo/${crypto.randomUUID()}`)
