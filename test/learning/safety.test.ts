@@ -45,6 +45,32 @@ describe('safety scan', () => {
   });
 
   it.each([
+    'I saw Venus with the naked eye',
+    'naked mole rats live underground',
+    'sailors used a sextant to find the stars',
+    'there are about a sextillion stars',
+    'we weed the garden on Sundays',
+    'the asteroid would kill them all',
+    'the volcano could kill everyone nearby',
+    'the detective solved a murder mystery',
+  ])('does not block ordinary science or story talk: %s', (text) => {
+    const result = scanText(text);
+    expect(result.unsafe).toBe(false);
+    expect(result.filtered).toBe(false);
+  });
+
+  it.each([
+    'I want to see people naked',
+    'my brother was sexting',
+    'he was vaping at school',
+    'they were smoking weed',
+    "I'm going to kill him tomorrow",
+    'I wanna shoot everyone',
+  ])('still flags unsafe content: %s', (text) => {
+    expect(scanText(text).unsafe).toBe(true);
+  });
+
+  it.each([
     ['self_harm', 'sometimes I want to kill myself'],
     ['self_harm', "I don't want to be alive anymore"],
     ['abuse', 'my uncle hits me when mum is out'],
