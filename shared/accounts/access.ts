@@ -26,8 +26,11 @@ export interface ChildRow {
   last_active_at: Date | null;
 }
 
+// Age on the family's local date, like the age group (parents has no parent_id column, so the
+// subquery's parent_id is the child's).
 export const CHILD_COLUMNS = `id, parent_id, name, birth_date::text AS birth_date,
-  calculate_age(birth_date) AS age, age_group, avatar_id, interests, vocabulary_level, settings,
+  calculate_age(birth_date, (SELECT (NOW() AT TIME ZONE tzp.timezone)::date FROM parents tzp
+    WHERE tzp.id = parent_id)) AS age, age_group, avatar_id, interests, vocabulary_level, settings,
   leaderboard_opt_in, nickname, pin_hash IS NOT NULL AS has_pin, created_at, updated_at, last_active_at`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -69,13 +69,18 @@ export interface ChildInput {
   settings?: ChildSettingsPatch | undefined;
 }
 
-/** The spec's determine_age_group, in the database (one rule, one place); 422 outside 4-14. */
-async function ageGroupFor(db: Queryable, birthDate: string): Promise<AgeGroup> {
+/**
+ * The spec's determine_age_group, in the database (one rule, one place), on the family's
+ * local date (a birthday starts at midnight where the family lives); 422 outside 4-14.
+ */
+async function ageGroupFor(db: Queryable, parentId: string, birthDate: string): Promise<AgeGroup> {
   const { rows } = await db.query<{ age_group: AgeGroup | null }>(
-    'SELECT determine_age_group($1::date) AS age_group',
-    [birthDate],
+    `SELECT determine_age_group($2::date, (NOW() AT TIME ZONE p.timezone)::date) AS age_group
+       FROM parents p WHERE p.id = $1 AND p.deleted_at IS NULL`,
+    [parentId, birthDate],
   );
-  const group = rows[0]?.age_group;
+  if (!rows[0]) throw new AppError('not_found', 'No such account');
+  const group = rows[0].age_group;
   if (!group) {
     throw new AppError('age_out_of_range', 'Children must be between 4 and 14 years old', {
       fieldErrors: [{ path: 'body.birthDate', message: 'Age must be 4 to 14' }],
@@ -97,7 +102,7 @@ const parent = (parentId: string): Principal => ({ kind: 'parent', parentId });
 export async function createChild(parentId: string, input: ChildInput): Promise<ChildView> {
   await requireChildFeaturesConsent(parentId);
   return withTransaction(parentActor(parentId), async (tx) => {
-    const ageGroup = await ageGroupFor(tx, input.birthDate);
+    const ageGroup = await ageGroupFor(tx, parentId, input.birthDate);
     const { rows } = await tx
       .query<ChildRow>(
         `INSERT INTO children (parent_id, name, birth_date, age_group, avatar_id, interests, settings)
@@ -153,7 +158,7 @@ export async function updateChild(
   await requireChildFeaturesConsent(parentId);
   return withTransaction(parentActor(parentId), async (tx) => {
     await loadOwnedChild(parent(parentId), childId, { db: tx, lock: true });
-    const ageGroup = update.birthDate ? await ageGroupFor(tx, update.birthDate) : null;
+    const ageGroup = update.birthDate ? await ageGroupFor(tx, parentId, update.birthDate) : null;
     const { rows } = await tx.query<ChildRow>(
       `UPDATE children SET
          name = COALESCE($2, name),

@@ -89,6 +89,34 @@ describe('happy paths', () => {
     }
   });
 
+  it("counts birthdays on the family's local date, not the server's", async () => {
+    // Kiritimati (UTC+14) is a day ahead of UTC from 10:00 UTC, Pago Pago (UTC-11) a day behind
+    // until 11:00 UTC: one of them is always on another date than the server.
+    const dateIn = (timeZone: string) => new Date().toLocaleDateString('en-CA', { timeZone });
+    const utcToday = dateIn('UTC');
+    const timezone =
+      dateIn('Pacific/Kiritimati') !== utcToday ? 'Pacific/Kiritimati' : 'Pacific/Pago_Pago';
+    const parent = await createParent({ timezone });
+    await grantRequiredConsents(parent);
+    const [y, m, d] = dateIn(timezone).split('-').map(Number) as [number, number, number];
+    const fourthBirthday = (shiftDays: number) =>
+      new Date(Date.UTC(y - 4, m - 1, d + shiftDays)).toISOString().slice(0, 10);
+
+    const today = await api()
+      .post('/')
+      .set(as(parent.accessToken))
+      .send({ name: 'Birthday', birthDate: fourthBirthday(0) });
+    expect(today.status).toBe(201);
+    expect(today.body).toMatchObject({ age: 4, ageGroup: 'wonder_cubs' });
+
+    const tomorrow = await api()
+      .post('/')
+      .set(as(parent.accessToken))
+      .send({ name: 'Almost', birthDate: fourthBirthday(1) });
+    expect(tomorrow.status).toBe(422);
+    expect(tomorrow.body.code).toBe('age_out_of_range');
+  });
+
   it('lists only live children of the signed-in parent', async () => {
     const { parent, child } = await createFamily();
     const second = await createChild(parent, { name: 'Second' });
