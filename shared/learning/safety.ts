@@ -51,11 +51,12 @@ const LIVE_AT = /\b(i|we)\s+live\s+(at|on)\s+([^.,!?\n]+)/gi;
 
 const DANGER_PATTERNS: Record<DangerKind, RegExp> = {
   self_harm:
-    /\b(kill(ing)? myself|hurt(ing)? myself|cut(ting)? myself|harm(ing)? myself|want(ed)? to die|wanna die|wish i (was|were) dead|end my life|suicid\w*|(don'?t|do not) want to (live|be alive)|no reason to live)\b/i,
+    /\b(kill(ing)? myself|kms|hurt(ing)? myself|cut(ting)? myself|harm(ing)? myself|hate myself|want(ed)? to die|wanna die|wish i (was|were) dead|end my life|suicid\w*|(don'?t|do not) want to (live|be alive|wake up)|no reason to live|better off (dead|without me)|nobody would (care|miss me)|no ?one would (care|miss me)|want to disappear)\b/i,
   abuse:
-    /\b((hits?|hitting|beats?|beating|hurts?|kicks?|kicking|touch(es|ed|ing)?|chokes?) me\b|abus\w*|(scared|afraid) to go home|keep (it|this) a secret from my (mum|mom|dad|parents?)|told me not to tell)/i,
+    /\b((hits?|hitting|beats?|beating|hurts?|kicks?|kicking|touch(es|ed|ing)?|chokes?) me\b|abus\w*|(scared|afraid) to go home|keep (it|this) a secret from my (mum|mom|dad|parents?)|told me not to tell|(don'?t|do not) tell your (mum|mom|dad|parents?))/i,
+  // The child asking to meet, or telling us someone else (often met online) wants to.
   meeting:
-    /\b(let'?s meet|lets meet|meet me|meet up|can we meet|where do you live|what'?s your address|what is your address|come (to|over to) my house|send (me )?(a )?(photo|picture|pic|selfie)s?|what school do you go to|are you alone)\b/i,
+    /\b(let'?s meet|lets meet|meet me|meet up|can we meet|(wants?|wanted|asked|asks|asking|told|tells|invited) me to meet|wants? to meet (me|up)|(he|she|they|someone|somebody|a man|a woman|a stranger|a guy|a girl|a boy) (wants?|wanted|asked|said) to meet|meet (in real life|in person|irl)|where do you live|what'?s your address|what is your address|come (to|over to) my house|send (me )?(a )?(photo|picture|pic|selfie)s?|(asked|asks|wants?) (me )?(for|to send) (a |some )?(photo|picture|pic|selfie)s?|what school do you go to|are you alone)\b/i,
 };
 
 // Words a science chat uses innocently are excluded: the naked eye, naked mole rats, sextants,

@@ -78,7 +78,24 @@ describe('safety scan', () => {
     ['meeting', "let's meet at the park after school"],
     ['meeting', 'where do you live?'],
     ['meeting', 'Let’s meet tomorrow'],
+    ['self_harm', 'i hate myself'],
+    ['self_harm', 'kms'],
+    ['self_harm', 'everyone would be better off without me'],
+    ['self_harm', 'nobody would miss me'],
+    ['abuse', "he says don't tell your mum"],
+    ['meeting', 'a man in the game wants to meet me'],
+    ['meeting', 'my online friend asked me to meet him at the mall'],
+    ['meeting', 'she asked me for a selfie'],
   ])('raises a %s danger signal: %s', (kind, text) => {
     expect(scanText(text).danger).toBe(kind);
+  });
+
+  it.each([
+    'I want to meet a real astronaut one day',
+    'the two rivers meet at the sea',
+    'I hate homework',
+    'we met at school',
+  ])('raises no danger signal for everyday talk: %s', (text) => {
+    expect(scanText(text).danger).toBeUndefined();
   });
 });
