@@ -215,79 +215,57 @@ export async function exportFamily(parentId: string): Promise<Record<string, unk
       );
       const childIds = children.map((c) => (c.row as { id: string }).id);
       const ids = [childIds];
-      // Literal statements (no table names spliced into SQL); one client runs them in turn.
-      const [
-        consents,
-        conversations,
-        messages,
-        progress,
-        streaks,
-        rewards,
-        dailyActivity,
-        cognitiveMetrics,
-        alerts,
-      ] = await Promise.all([
-        rowsOf(
-          tx,
+      // Literal statements (no table names spliced into SQL), run one after another: a client
+      // takes one query at a time (queueing more is deprecated and refused from pg 9).
+      const statements: Record<string, [string, unknown[]]> = {
+        consents: [
           'SELECT to_jsonb(t) AS row FROM consents t WHERE t.parent_id = $1 ORDER BY t.created_at',
           [parentId],
-        ),
-        rowsOf(
-          tx,
+        ],
+        conversations: [
           'SELECT to_jsonb(t) AS row FROM conversations t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.started_at',
           ids,
-        ),
-        rowsOf(
-          tx,
+        ],
+        messages: [
           `SELECT to_jsonb(m) AS row FROM messages m JOIN conversations c ON c.id = m.conversation_id
             WHERE c.child_id = ANY($1::uuid[]) ORDER BY m.created_at`,
           ids,
-        ),
-        rowsOf(
-          tx,
+        ],
+        progress: [
           'SELECT to_jsonb(t) AS row FROM progress t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
           ids,
-        ),
-        rowsOf(
-          tx,
+        ],
+        streaks: [
           'SELECT to_jsonb(t) AS row FROM streaks t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
           ids,
-        ),
-        rowsOf(
-          tx,
+        ],
+        rewards: [
           'SELECT to_jsonb(t) AS row FROM rewards t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.earned_at',
           ids,
-        ),
-        rowsOf(
-          tx,
+        ],
+        dailyActivity: [
           'SELECT to_jsonb(t) AS row FROM daily_activity t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.activity_date',
           ids,
-        ),
-        rowsOf(
-          tx,
+        ],
+        cognitiveMetrics: [
           'SELECT to_jsonb(t) AS row FROM cognitive_metrics t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.assessment_date',
           ids,
-        ),
-        rowsOf(
-          tx,
+        ],
+        alerts: [
           'SELECT to_jsonb(t) AS row FROM parent_alerts t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
           ids,
-        ),
-      ]);
+        ],
+      };
       const unwrap = (rows: Record<string, unknown>[]) => rows.map((r) => r.row);
+      const parts: Record<string, unknown[]> = {};
+      for (const [key, [text, values]] of Object.entries(statements)) {
+        parts[key] = unwrap(await rowsOf(tx, text, values));
+      }
       return {
         exportedAt: new Date().toISOString(),
         parent,
-        consents: unwrap(consents),
         children: unwrap(children),
-        conversations: unwrap(conversations),
-        messages: unwrap(messages),
-        progress: unwrap(progress),
-        streaks: unwrap(streaks),
-        rewards: unwrap(rewards),
-        dailyActivity: unwrap(dailyActivity),
-        cognitiveMetrics: unwrap(cognitiveMetrics),
-        alerts: unwrap(alerts),
+        ...parts,
       };
     },
     { readOnlySnapshot: true },
