@@ -35,19 +35,36 @@ const PLACEHOLDER: Record<PiiKind, string> = {
 };
 
 const EMAIL = /[A-Z0-9._%+-]+@[A-Z0-9-]+(?:\.[A-Z0-9-]+)*\.[A-Z]{2,}/gi;
-const URL_WITH_SCHEME = /\b(?:https?:\/\/|www\.)[^\s<>"']+/gi;
+// Children space out or spell out an address to get it past a filter: "sam @ gmail . com",
+// "sam at gmail dot com", "sam(at)gmail(dot)com".
+const SPACED_EMAIL = /[A-Z0-9._%+-]+\s*@\s*[A-Z0-9-]+(?:\s*\.\s*[A-Z0-9-]+)*\s*\.\s*[A-Z]{2,}\b/gi;
+const WORDED_EMAIL =
+  /\b[A-Z0-9._%+-]+\s*(?:\(at\)|\[at\]|\sat\s)\s*[A-Z0-9-]+(?:\s*(?:\(dot\)|\[dot\]|\sdot\s)\s*[A-Z0-9-]+)+/gi;
+const URL_WITH_SCHEME = /\b(?:[a-z][a-z0-9+.-]*:\/\/|www\.)[^\s<>"']+/gi;
 const BARE_DOMAIN =
-  /\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|uk|us|ca|au|de|fr|app|xyz|info|biz|me|tv|gg|ly|link|site|online)\b(?:\/[^\s<>"']*)?/gi;
+  /\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|edu|gov|io|co|uk|us|ca|au|nz|ie|eu|de|fr|es|nl|ru|jp|br|mx|za|ai|app|dev|xyz|info|biz|me|tv|fm|gg|ly|link|site|online|club|games|live|store|shop|blog|tk)\b(?:\/[^\s<>"']*)?/gi;
 // At least 7 digits with the usual separators; the digit count is checked after matching.
 const PHONE_CANDIDATE = /(?<![\w.])\+?\(?\d[\d\s().-]{5,}\d(?![\w])/g;
+// A list of years ("in 2019 2020 and 2021") is not a phone number.
+const YEARS_ONLY = /^(?:(?:19|20)\d\d\D+)+(?:19|20)\d\d$/;
+// Seven or more digits written as words: "five five five one two three four".
+const DIGIT_WORD = '(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\\d)';
+const WORDED_PHONE = new RegExp(`\\b${DIGIT_WORD}(?:[\\s,-]+${DIGIT_WORD}){6,}\\b`, 'gi');
 const STREET_SUFFIX =
   'street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|court|ct|way|place|pl|terrace|close|crescent|highway|hwy|parkway|pkwy|square|sq';
+// Words that show a number counts something ("5 miles down the road"), not a house.
+const NOT_A_STREET_NAME =
+  'down|up|to|of|and|along|across|from|around|over|into|my|our|your|his|her|their|miles?|km|kilometres?|kilometers?|blocks?|minutes?|mins?|hours?|times|steps?|metres?|meters?|feet|houses?|cars?|kids|people';
 const STREET_ADDRESS = new RegExp(
-  `\\b\\d{1,5}[a-z]?\\s+(?:[a-z0-9'.-]+\\s+){0,3}(?:${STREET_SUFFIX})\\b\\.?`,
+  `\\b\\d{1,5}[a-z]?\\s+(?:(?!(?:${NOT_A_STREET_NAME})\\b)[a-z0-9'.-]+\\s+){0,3}(?:${STREET_SUFFIX})\\b\\.?`,
   'gi',
 );
 // "I live at/on ..." names a place even without a house number.
 const LIVE_AT = /\b(i|we)\s+live\s+(at|on)\s+([^.,!?\n]+)/gi;
+// "My address is ..." names it up to the end of the sentence (commas included).
+const ADDRESS_IS = /\b(my|our)\s+(home\s+|house\s+)?address\s+is\s+[^.!?\n]+/gi;
+const UK_POSTCODE = /\b[A-Z]{1,2}\d[A-Z\d]?\s*\d(?!st|nd|rd|th)[A-Z]{2}\b/gi;
+const ZIP_CODE = /\bzip(?:\s*code)?(?:\s+is)?[\s:]*\d{5}(?:-\d{4})?\b/gi;
 
 const DANGER_PATTERNS: Record<DangerKind, RegExp> = {
   self_harm:
@@ -71,7 +88,7 @@ const censor = new TextCensor().setStrategy(fixedPhraseCensorStrategy('***'));
 function redactPhones(text: string, found: Set<PiiKind>): string {
   return text.replace(PHONE_CANDIDATE, (match) => {
     const digits = match.replace(/\D/g, '').length;
-    if (digits < 7 || digits > 15) return match;
+    if (digits < 7 || digits > 15 || YEARS_ONLY.test(match.trim())) return match;
     found.add('phone');
     return PLACEHOLDER.phone;
   });
@@ -93,14 +110,23 @@ export function scanText(input: string): SafetyResult {
   // Order matters: emails before bare domains (an email contains one), URLs before phones
   // (a URL may contain digit runs), addresses before phones (house numbers are short anyway).
   let text = replaceAll(original, EMAIL, 'email', found);
+  text = replaceAll(text, SPACED_EMAIL, 'email', found);
+  text = replaceAll(text, WORDED_EMAIL, 'email', found);
   text = replaceAll(text, URL_WITH_SCHEME, 'url', found);
   text = replaceAll(text, BARE_DOMAIN, 'url', found);
+  text = text.replace(ADDRESS_IS, (match) => {
+    found.add('address');
+    return `${match.slice(0, match.toLowerCase().indexOf('address') + 'address is'.length)} ${PLACEHOLDER.address}`;
+  });
   text = text.replace(LIVE_AT, (_m, who: string, prep: string) => {
     found.add('address');
     return `${who} live ${prep} ${PLACEHOLDER.address}`;
   });
   text = replaceAll(text, STREET_ADDRESS, 'address', found);
+  text = replaceAll(text, UK_POSTCODE, 'address', found);
+  text = replaceAll(text, ZIP_CODE, 'address', found);
   text = redactPhones(text, found);
+  text = replaceAll(text, WORDED_PHONE, 'phone', found);
 
   const matches = matcher.getAllMatches(text, true);
   const profanity = matches.length > 0;

@@ -11,6 +11,18 @@ describe('safety scan', () => {
     ['url', 'look at https://example.com/page?x=1', 'example.com'],
     ['url', 'my channel is www.youtube.com/kid', 'youtube'],
     ['url', 'play on coolgames.io with me', 'coolgames'],
+    ['phone', 'call me on 555 123 4567', '123 4567'],
+    ['phone', 'text 555-123-4567 after school', '123-4567'],
+    ['phone', 'my number is five five five one two three four', 'one two three'],
+    ['email', 'my email is sam @ gmail . com', 'gmail'],
+    ['email', 'email me at sam at gmail dot com', 'gmail'],
+    ['email', 'sam(at)gmail(dot)com', 'gmail'],
+    ['url', 'look at kids.example.edu/page', 'example'],
+    ['url', 'my server is ftp://files.example.net', 'files'],
+    ['address', 'my address is flat 3, Rose Court, Leeds', 'Rose Court'],
+    ['address', 'my postcode is SW1A 1AA', '1AA'],
+    ['address', 'my zip code is 90210', '90210'],
+    ['address', 'we live in 14 elm road', 'elm road'],
   ])('redacts %s: %s', (kind, text, secret) => {
     const result = scanText(text);
     expect(result.redacted).toContain(kind);
@@ -25,6 +37,9 @@ describe('safety scan', () => {
       'I counted 1234 stars',
       'the asteroid killed them',
       'Sussex is a place',
+      'the wars were in 1914 1918 and 1939 1945',
+      'I walked 5 miles down the road',
+      'CO2 3rd time lucky',
     ]) {
       const result = scanText(text);
       expect(result.filtered).toBe(false);
