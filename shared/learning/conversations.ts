@@ -183,7 +183,7 @@ async function askTutor(
   const started = performance.now();
   let reply = await tutor.reply(ctx);
   let filterReason: string | null = null;
-  const checks = [reply.text, ...reply.choices].map(scanText);
+  const checks = await Promise.all([reply.text, ...reply.choices].map(scanText));
   const flagged = checks.find((c) => c.filtered);
   if (flagged) {
     filterReason = `tutor_reply:${flagged.reason}`;
@@ -456,7 +456,7 @@ export async function postMessage(
     }
     childText = chosen;
   } else {
-    safety = scanText(input.text ?? '');
+    safety = await scanText(input.text ?? '');
     childText = safety.text;
   }
   const topic = conversation.topic_id ? await topicById(pool, conversation.topic_id) : undefined;

@@ -2,13 +2,7 @@
 // on the way in, the tutor's reply on the way out. Personal details are redacted, profanity and
 // unsafe content filtered, and danger signals (self-harm, abuse, someone wanting to meet)
 // reported so the caller raises a parent alert and answers with a safe, kind reply.
-import {
-  englishDataset,
-  englishRecommendedTransformers,
-  fixedPhraseCensorStrategy,
-  RegExpMatcher,
-  TextCensor,
-} from 'obscenity';
+import type { RegExpMatcher, TextCensor } from 'obscenity';
 import type { AgeGroup } from './types.ts';
 
 export type PiiKind = 'email' | 'phone' | 'address' | 'url';
@@ -82,8 +76,19 @@ const DANGER_PATTERNS: Record<DangerKind, RegExp> = {
 const UNSAFE =
   /\b(porn\w*|sex|sexy|sexual\w*|sexting|nudes?|nudity|naked(?!\s+(eye|mole|singularity|flame))|cocaine|heroin|meth|vap(e|es|ing)|(smok\w*|vap\w*)\s+weed|weed\s+(pens?|vapes?|gumm\w*|brownies?)|how to make (a )?(bomb|gun|weapon|poison)|(i'?m going to|i am going to|i'?m gonna|gonna|i want to|i wanna|i will|i'?ll) (kill|shoot|stab|murder) (you|him|her|them|people|everyone|everybody|my \w+))\b/i;
 
-const matcher = new RegExpMatcher({ ...englishDataset.build(), ...englishRecommendedTransformers });
-const censor = new TextCensor().setStrategy(fixedPhraseCensorStrategy('***'));
+// obscenity builds its word list when imported (tens of ms): load it on the first scan, not at
+// cold start, so routes that never scan text (lists, transcripts) do not pay for it.
+let profanityFilter: Promise<{ matcher: RegExpMatcher; censor: TextCensor }> | undefined;
+function loadProfanityFilter() {
+  profanityFilter ??= import('obscenity').then((o) => ({
+    matcher: new o.RegExpMatcher({
+      ...o.englishDataset.build(),
+      ...o.englishRecommendedTransformers,
+    }),
+    censor: new o.TextCensor().setStrategy(o.fixedPhraseCensorStrategy('***')),
+  }));
+  return profanityFilter;
+}
 
 function redactPhones(text: string, found: Set<PiiKind>): string {
   return text.replace(PHONE_CANDIDATE, (match) => {
@@ -104,7 +109,7 @@ function replaceAll(text: string, pattern: RegExp, kind: PiiKind, found: Set<Pii
 /** Normalises curly apostrophes so "let’s meet" matches like "let's meet". */
 const normalise = (text: string) => text.replace(/[\u2018\u2019\u02bc]/g, "'");
 
-export function scanText(input: string): SafetyResult {
+export async function scanText(input: string): Promise<SafetyResult> {
   const found = new Set<PiiKind>();
   const original = normalise(input);
   // Order matters: emails before bare domains (an email contains one), URLs before phones
@@ -128,6 +133,7 @@ export function scanText(input: string): SafetyResult {
   text = redactPhones(text, found);
   text = replaceAll(text, WORDED_PHONE, 'phone', found);
 
+  const { matcher, censor } = await loadProfanityFilter();
   const matches = matcher.getAllMatches(text, true);
   const profanity = matches.length > 0;
   if (profanity) text = censor.applyTo(text, matches);

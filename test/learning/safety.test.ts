@@ -23,15 +23,15 @@ describe('safety scan', () => {
     ['address', 'my postcode is SW1A 1AA', '1AA'],
     ['address', 'my zip code is 90210', '90210'],
     ['address', 'we live in 14 elm road', 'elm road'],
-  ])('redacts %s: %s', (kind, text, secret) => {
-    const result = scanText(text);
+  ])('redacts %s: %s', async (kind, text, secret) => {
+    const result = await scanText(text);
     expect(result.redacted).toContain(kind);
     expect(result.text).not.toContain(secret);
     expect(result.filtered).toBe(true);
     expect(result.reason).toContain(`pii_${kind}`);
   });
 
-  it('keeps ordinary numbers and words', () => {
+  it('keeps ordinary numbers and words', async () => {
     for (const text of [
       'dinosaurs lived 65 million years ago',
       'I counted 1234 stars',
@@ -41,22 +41,22 @@ describe('safety scan', () => {
       'I walked 5 miles down the road',
       'CO2 3rd time lucky',
     ]) {
-      const result = scanText(text);
+      const result = await scanText(text);
       expect(result.filtered).toBe(false);
       expect(result.text).toBe(text);
     }
   });
 
-  it('censors profanity with the obscenity library', () => {
-    const result = scanText('this is fucking hard');
+  it('censors profanity with the obscenity library', async () => {
+    const result = await scanText('this is fucking hard');
     expect(result.profanity).toBe(true);
     expect(result.text).not.toMatch(/fuck/i);
     expect(result.reason).toBe('profanity');
   });
 
-  it('flags unsafe content', () => {
-    expect(scanText('how to make a bomb').unsafe).toBe(true);
-    expect(scanText('how to make a volcano model').unsafe).toBe(false);
+  it('flags unsafe content', async () => {
+    expect((await scanText('how to make a bomb')).unsafe).toBe(true);
+    expect((await scanText('how to make a volcano model')).unsafe).toBe(false);
   });
 
   it.each([
@@ -68,8 +68,8 @@ describe('safety scan', () => {
     'the asteroid would kill them all',
     'the volcano could kill everyone nearby',
     'the detective solved a murder mystery',
-  ])('does not block ordinary science or story talk: %s', (text) => {
-    const result = scanText(text);
+  ])('does not block ordinary science or story talk: %s', async (text) => {
+    const result = await scanText(text);
     expect(result.unsafe).toBe(false);
     expect(result.filtered).toBe(false);
   });
@@ -81,8 +81,8 @@ describe('safety scan', () => {
     'they were smoking weed',
     "I'm going to kill him tomorrow",
     'I wanna shoot everyone',
-  ])('still flags unsafe content: %s', (text) => {
-    expect(scanText(text).unsafe).toBe(true);
+  ])('still flags unsafe content: %s', async (text) => {
+    expect((await scanText(text)).unsafe).toBe(true);
   });
 
   it.each([
@@ -101,8 +101,8 @@ describe('safety scan', () => {
     ['meeting', 'a man in the game wants to meet me'],
     ['meeting', 'my online friend asked me to meet him at the mall'],
     ['meeting', 'she asked me for a selfie'],
-  ])('raises a %s danger signal: %s', (kind, text) => {
-    expect(scanText(text).danger).toBe(kind);
+  ])('raises a %s danger signal: %s', async (kind, text) => {
+    expect((await scanText(text)).danger).toBe(kind);
   });
 
   it.each([
@@ -110,7 +110,7 @@ describe('safety scan', () => {
     'the two rivers meet at the sea',
     'I hate homework',
     'we met at school',
-  ])('raises no danger signal for everyday talk: %s', (text) => {
-    expect(scanText(text).danger).toBeUndefined();
+  ])('raises no danger signal for everyday talk: %s', async (text) => {
+    expect((await scanText(text)).danger).toBeUndefined();
   });
 });

@@ -59,7 +59,7 @@ function context(
 describe('built-in tutor: 10 turns for every category and age group', () => {
   for (const ageGroup of AGE_GROUPS) {
     for (const category of CATEGORIES) {
-      it(`${category} x ${ageGroup}`, () => {
+      it(`${category} x ${ageGroup}`, async () => {
         const opener = builtinReply(context(ageGroup, category, 0, null, 0));
         expect(opener.text.toLowerCase()).toContain('volcanoes');
         const replies = [opener.text];
@@ -73,7 +73,7 @@ describe('built-in tutor: 10 turns for every category and age group', () => {
           expect(reply.choices.length).toBeLessThanOrEqual(4);
           for (const word of invented) expect(reply.text.toLowerCase()).not.toContain(word);
           expect(reply.text.toLowerCase()).not.toContain(answer);
-          expect(scanText(reply.text).filtered).toBe(false);
+          expect((await scanText(reply.text)).filtered).toBe(false);
           replies.push(reply.text);
         }
         expect(new Set(replies).size).toBe(replies.length);
