@@ -13,7 +13,7 @@
 // `prepare(f)` may create extra resources once (e.g. a conversation of child X) and its
 // result is passed to `path`/`body` as the second argument. For every route it asserts:
 // missing token 401 + WWW-Authenticate; expired, wrong-audience, wrong-issuer, alg none,
-// HS256 signed with the public key, and foreign-key tokens 401; another family's parent 404
+// HS256 signed with the public key, foreign-key and wrong-typ tokens 401; another family's parent 404
 // (id routes); a child token on a parent-only route 403; a child token for child Y (or of
 // another family) cannot act for child X (403/404).
 import { getTestServer } from '@google-cloud/functions-framework/testing';
@@ -72,6 +72,8 @@ interface HostileTokens {
   algNone: string;
   hs256WithPublicKey: string;
   foreignKey: string;
+  /** Signed with our key but not typed as an access token (e.g. some other JWT we sign). */
+  wrongTyp: string;
 }
 
 async function hostileTokens(parentId: string): Promise<HostileTokens> {
@@ -83,10 +85,10 @@ async function hostileTokens(parentId: string): Promise<HostileTokens> {
   const sign = (
     key: CryptoKey | Uint8Array,
     alg: string,
-    over: { iss?: string; aud?: string; exp?: number } = {},
+    over: { iss?: string; aud?: string; exp?: number; typ?: string } = {},
   ) =>
     new SignJWT(claims)
-      .setProtectedHeader({ alg, kid, typ: 'at+jwt' })
+      .setProtectedHeader({ alg, kid, typ: over.typ ?? 'at+jwt' })
       .setSubject(parentId)
       .setIssuer(over.iss ?? cfg.JWT_ISSUER)
       .setAudience(over.aud ?? cfg.JWT_AUDIENCE)
@@ -111,6 +113,7 @@ async function hostileTokens(parentId: string): Promise<HostileTokens> {
     // The classic key-confusion attack: the public key used as an HMAC secret.
     hs256WithPublicKey: await sign(new TextEncoder().encode(JSON.stringify(publicJwk)), 'HS256'),
     foreignKey: await sign(foreign.privateKey, 'ES256'),
+    wrongTyp: await sign(ourKey, 'ES256', { typ: 'JWT' }),
   };
 }
 
@@ -184,6 +187,7 @@ export function describeSecurity<E = undefined>(
           'algNone',
           'hs256WithPublicKey',
           'foreignKey',
+          'wrongTyp',
         ] as const) {
           it(`refuses a token that is ${kind}: 401`, async () => {
             const res = await send(r, hostile[kind]);
