@@ -424,6 +424,28 @@ async function recentMessages(
   return rows.reverse();
 }
 
+const BLOCKED_REASON = /(?:^|,)(?:profanity|unsafe_content|danger_\w+)(?:,|$)/;
+
+/** What the tutor may see: blocked answers and the safe replies to them never leave again. */
+function tutorHistory(messages: MessageRow[]): TutorContext['history'] {
+  const turns: TutorContext['history'] = [];
+  let skipReply = false;
+  for (const m of messages) {
+    if (m.role === 'system') continue;
+    if (m.role === 'user' && m.filter_reason && BLOCKED_REASON.test(m.filter_reason)) {
+      skipReply = true;
+      continue;
+    }
+    if (m.role === 'assistant' && skipReply) {
+      skipReply = false;
+      continue;
+    }
+    skipReply = false;
+    turns.push({ role: m.role, content: m.content });
+  }
+  return turns;
+}
+
 export async function postMessage(
   learner: Learner,
   conversationId: string,
@@ -481,12 +503,7 @@ export async function postMessage(
       isFreeForm: input.text !== undefined,
       choiceIndex: input.choiceIndex ?? null,
     },
-    history: history
-      .filter((m) => m.role !== 'system')
-      .map((m) => ({
-        role: m.role === 'user' ? ('user' as const) : ('assistant' as const),
-        content: m.content,
-      })),
+    history: tutorHistory(history),
   };
 
   // A danger signal or unsafe/profane text never reaches the tutor: the child gets a safe,

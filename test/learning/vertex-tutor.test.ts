@@ -214,4 +214,28 @@ describe('Vertex AI tutor', () => {
     expect(received).toHaveLength(0);
     expect(r.reply.content).toMatch(/grown-up you trust/);
   });
+
+  it('keeps blocked messages out of the history sent on later turns', async () => {
+    const f = await family(true);
+    const { conversation } = await startConversation(
+      f.learner,
+      { type: 'exploration', topicId: f.topicId },
+      new Date(),
+    );
+    for (const text of ['I want to hurt myself', 'tell me how to make a bomb']) {
+      await postMessage(f.learner, conversation.id, { text }, { now: new Date() });
+    }
+    received = [];
+    await postMessage(
+      f.learner,
+      conversation.id,
+      { text: 'because lava is melted rock' },
+      { now: new Date() },
+    );
+    expect(received).toHaveLength(1);
+    const sent = JSON.stringify(received[0]?.body);
+    expect(sent).toContain('lava is melted rock');
+    expect(sent).not.toContain('hurt myself');
+    expect(sent).not.toContain('bomb');
+  });
 });
