@@ -121,21 +121,27 @@ export async function grantStars(
   );
 }
 
-/** True when the badge is new; a second attempt is silently ignored by the unique index. */
-export async function grantBadge(
+/**
+ * Grants the badges in one statement; returns the new ones (in the order asked). A badge already
+ * held is silently skipped by the partial unique index, so a badge is earned once.
+ */
+export async function grantBadges(
   tx: Queryable,
   childId: string,
-  badgeId: string,
+  badgeIds: readonly string[],
   trigger: Trigger,
   now: Date,
-): Promise<boolean> {
-  const { rowCount } = await tx.query(
+): Promise<string[]> {
+  if (badgeIds.length === 0) return [];
+  const { rows } = await tx.query<{ reward_id: string }>(
     `INSERT INTO rewards (child_id, reward_type, reward_id, trigger_type, trigger_id, earned_at)
-     VALUES ($1, 'badge', $2, $3, $4, $5)
-     ON CONFLICT (child_id, reward_type, reward_id) WHERE reward_type = 'badge' DO NOTHING`,
-    [childId, badgeId, trigger.type, trigger.id ?? null, now],
+     SELECT $1, 'badge', badge, $3, $4, $5 FROM unnest($2::text[]) AS badge
+     ON CONFLICT (child_id, reward_type, reward_id) WHERE reward_type = 'badge' DO NOTHING
+     RETURNING reward_id`,
+    [childId, badgeIds, trigger.type, trigger.id ?? null, now],
   );
-  return (rowCount ?? 0) > 0;
+  const granted = new Set(rows.map((r) => r.reward_id));
+  return badgeIds.filter((id) => granted.has(id));
 }
 
 export async function grantFreeze(
@@ -199,10 +205,7 @@ export async function awardMilestoneBadges(
   const available = await categoriesAvailable(tx, ageGroup);
   if (available.length > 0 && available.every((c) => facts.categories.includes(c)))
     due.push('all_categories');
-  const earned: string[] = [];
-  for (const badge of due)
-    if (await grantBadge(tx, childId, badge, trigger, now)) earned.push(badge);
-  return earned;
+  return grantBadges(tx, childId, due, trigger, now);
 }
 
 export async function starBalance(db: Queryable, childId: string): Promise<number> {

@@ -47,6 +47,56 @@ describe('milestone badges', () => {
   });
 });
 
+describe('badge checks on the message path', () => {
+  it('cost the same few queries however many badges are due, and each badge comes once', async () => {
+    const f = await createLearner(db.pool);
+    await explored(f.childId, ['space', 'animals', 'math', 'stories', 'nature']);
+    await db.pool.query('UPDATE progress SET first_depth_5_at = now() WHERE child_id = $1', [
+      f.childId,
+    ]);
+    const { id: conversationId } = (
+      await db.pool.query(
+        "INSERT INTO conversations (child_id, conversation_type, questions_asked) VALUES ($1, 'debate', 1) RETURNING id",
+        [f.childId],
+      )
+    ).rows[0];
+    expect(conversationId).toBeDefined();
+    const counted = async () =>
+      withChildLock(f.childId, 'test', async (tx) => {
+        let queries = 0;
+        const counting = {
+          query: ((...args: Parameters<typeof tx.query>) => {
+            queries++;
+            return (tx.query as (...a: unknown[]) => unknown)(...args);
+          }) as typeof tx.query,
+        };
+        const earned = await awardMilestoneBadges(
+          counting,
+          f.childId,
+          f.learner.ageGroup,
+          100,
+          { type: 'test' },
+          new Date(),
+        );
+        return { earned, queries };
+      });
+    const first = await counted();
+    expect(first.earned).toEqual([
+      'first_conversation',
+      'streak_3',
+      'streak_7',
+      'streak_30',
+      'streak_100',
+      'first_depth_5',
+      'topics_explored_5',
+    ]);
+    expect(first.queries).toBeLessThanOrEqual(3);
+    const again = await counted();
+    expect(again.earned).toEqual([]);
+    expect(again.queries).toBeLessThanOrEqual(3);
+  });
+});
+
 describe('streak freezes on the live path', () => {
   it('earns a freeze (and a freeze reward) when the streak reaches 7, and the 7-day badge', async () => {
     const f = await createLearner(db.pool);
