@@ -12,7 +12,32 @@ export const localeSchema = z
 export const refreshTokenSchema = z.string().min(20).max(200);
 export const uuidParam = z.uuid();
 
-/** Free-form settings object: bounded by the 100 KB body limit and a key count. */
+const MAX_SETTINGS_DEPTH = 8;
+
+/** Whether objects and arrays nest at most `max` levels (iterative: no stack to overflow). */
+export function nestsAtMost(value: unknown, max: number): boolean {
+  const pending: [unknown, number][] = [[value, 1]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [current, depth] = next;
+    if (typeof current !== 'object' || current === null) continue;
+    if (depth > max) return false;
+    for (const child of Object.values(current)) pending.push([child, depth + 1]);
+  }
+  return true;
+}
+
+/**
+ * Free-form settings object: bounded by the 100 KB body limit, a key count and a nesting depth
+ * (checked first: the recursive JSON validator overflows the stack on a few thousand levels).
+ */
 export const settingsSchema = z
-  .record(z.string().max(64), z.json())
-  .refine((s) => Object.keys(s).length <= 50, 'At most 50 keys');
+  .unknown()
+  .refine(
+    (v) => nestsAtMost(v, MAX_SETTINGS_DEPTH),
+    `Nest at most ${MAX_SETTINGS_DEPTH} levels deep`,
+  )
+  .pipe(
+    z
+      .record(z.string().max(64), z.json())
+      .refine((s) => Object.keys(s).length <= 50, 'At most 50 keys'),
+  );

@@ -180,7 +180,18 @@ describe('happy paths', () => {
 });
 
 describe('bad input: 4xx problem+json, nothing written', () => {
+  const nested = (depth: number): unknown => {
+    let value: unknown = 1;
+    for (let i = 0; i < depth; i++) value = i % 2 ? [value] : { a: value };
+    return value;
+  };
   const cases: [string, unknown][] = [
+    // 5,000 levels fit in 10 KB and used to overflow the validator's stack: 500.
+    [
+      'settings nested 5,000 levels deep (raw JSON)',
+      `{"settings":{"deep":${'['.repeat(5000)}${']'.repeat(5000)}}}`,
+    ],
+    ['settings nested deeper than 8 levels', { settings: { deep: nested(8) } }],
     ['an unknown time zone', { timezone: 'Mars/Olympus_Mons' }],
     ['a non-IANA time zone', { timezone: 'EST5EDT_nope' }],
     ['an abbreviation', { timezone: 'EST' }],
@@ -200,7 +211,8 @@ describe('bad input: 4xx problem+json, nothing written', () => {
       const res = await api()
         .patch('/me')
         .set(as(parent.accessToken))
-        .send(body as object);
+        .set('content-type', 'application/json')
+        .send(typeof body === 'string' ? body : JSON.stringify(body));
       expect(res.status).toBe(400);
       expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
       expect(await parentRow(parent.id)).toEqual(before);
