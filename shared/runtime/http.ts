@@ -198,7 +198,8 @@ async function authenticate(req: Request, mode: AuthMode): Promise<Principal | n
     if (mode === 'public') return null;
     throw new AppError('unauthenticated', 'Sign in to use this route');
   }
-  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header);
+  // The scheme is case-insensitive (RFC 9110 section 11.1).
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]+)$/i.exec(header);
   if (!match?.[1])
     throw new AppError('invalid_token', 'The Authorization header must be a Bearer token');
   const principal = await verifyAccessToken(match[1]);

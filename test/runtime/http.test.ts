@@ -152,6 +152,16 @@ describe('HTTP runtime', () => {
     expect(res.body).toEqual({ parentId: PARENT_ID });
   });
 
+  it('reads the auth scheme case-insensitively (RFC 9110), as clients send it', async () => {
+    const { token } = await issueAccessToken({ kind: 'parent', parentId: PARENT_ID });
+    for (const scheme of ['bearer', 'BEARER']) {
+      const res = await request(server())
+        .get('/parent-only')
+        .set('authorization', `${scheme} ${token}`);
+      expect(res.status, scheme).toBe(200);
+    }
+  });
+
   it('keeps a sane caller request id and makes one otherwise', async () => {
     const res = await request(server()).get('/nowhere').set('x-request-id', 'abc12345-trace');
     expect(res.headers['x-request-id']).toBe('abc12345-trace');
