@@ -2,7 +2,7 @@
 // Only children whose parent granted data_sharing ever reach it; failures fall back.
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { grantConsent } from '../../shared/accounts/consents.ts';
 import { resetConfigForTests } from '../../shared/config.ts';
 import { postMessage, startConversation } from '../../shared/learning/conversations.ts';
@@ -22,7 +22,7 @@ interface Received {
 let db: TestDatabase;
 let server: Server;
 let received: Received[] = [];
-let mode: 'ok' | 'error' | 'slow' | 'unsafe' | 'garbage' = 'ok';
+let mode: 'ok' | 'error' | 'slow' | 'unsafe' | 'garbage' | 'echo' = 'ok';
 
 const modelJson = (text: string) => ({
   candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP' }],
@@ -48,15 +48,17 @@ beforeAll(async () => {
     const answer =
       mode === 'garbage'
         ? 'not json at all'
-        : JSON.stringify({
-            text:
-              mode === 'unsafe'
-                ? 'Great! Visit www.example-games.com to learn more. What do you think?'
-                : 'Model says: what would happen to the lava if the volcano cooled down?',
-            choices: ['It would harden', 'It would flow faster', 'I am not sure'],
-            deeper: true,
-            aha: false,
-          });
+        : mode === 'echo'
+          ? 'Pineapple-secret is what you told me, and that is lovely'
+          : JSON.stringify({
+              text:
+                mode === 'unsafe'
+                  ? 'Great! Visit www.example-games.com to learn more. What do you think?'
+                  : 'Model says: what would happen to the lava if the volcano cooled down?',
+              choices: ['It would harden', 'It would flow faster', 'I am not sure'],
+              deeper: true,
+              aha: false,
+            });
     res
       .writeHead(200, { 'content-type': 'application/json' })
       .end(JSON.stringify(modelJson(answer)));
@@ -177,6 +179,38 @@ describe('Vertex AI tutor', () => {
       expect(received.length).toBeGreaterThan(1);
     },
   );
+
+  it("logs a failed model answer without the answer's words", async () => {
+    const f = await family(true);
+    const { conversation } = await startConversation(
+      f.learner,
+      { type: 'exploration', topicId: f.topicId },
+      new Date(),
+    );
+    mode = 'echo';
+    process.env.LOG_LEVEL = 'warn';
+    resetConfigForTests();
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      await postMessage(
+        f.learner,
+        conversation.id,
+        { text: 'my pineapple-secret is hidden' },
+        { now: new Date() },
+      );
+    } finally {
+      spy.mockRestore();
+      process.env.LOG_LEVEL = 'silent';
+      resetConfigForTests();
+    }
+    const logged = lines.join('');
+    expect(logged).toContain('vertex tutor failed');
+    expect(logged.toLowerCase()).not.toContain('pineapple');
+  });
 
   it("checks the model's reply like a child's text and replaces an unsafe one", async () => {
     const f = await family(true);

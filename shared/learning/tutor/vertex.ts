@@ -78,6 +78,14 @@ function requestBody(ctx: TutorContext): unknown {
   };
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 let cachedToken: { value: string; expiresAt: number } | undefined;
 
 async function accessToken(
@@ -114,15 +122,19 @@ export function createVertexTutor(options: VertexTutorOptions): Tutor {
       signal,
     });
     if (!res.ok) throw new Error(`Vertex AI answered ${res.status}`);
-    const parsed = generateContentResponse.parse(await res.json());
-    const raw = parsed.candidates[0]?.content.parts.map((p) => p.text).join('') ?? '';
-    const answer = modelAnswer.parse(JSON.parse(raw));
+    const parsed = generateContentResponse.safeParse(await res.json().catch(() => undefined));
+    if (!parsed.success) throw new Error('Vertex AI response is not a generateContent response');
+    const raw = parsed.data.candidates[0]?.content.parts.map((p) => p.text).join('') ?? '';
+    // JSON.parse's error quotes the start of its input, which may echo the child's words: keep
+    // the model's text out of the error (and so out of the logs).
+    const answer = modelAnswer.safeParse(parseJson(raw));
+    if (!answer.success) throw new Error('Vertex AI answer is not the JSON asked for');
     return {
-      text: answer.text,
-      choices: answer.choices,
-      depthChange: ctx.childMessage && answer.deeper ? 1 : 0,
-      ahaMoment: Boolean(ctx.childMessage) && answer.aha,
-      tokensUsed: parsed.usageMetadata?.totalTokenCount ?? 0,
+      text: answer.data.text,
+      choices: answer.data.choices,
+      depthChange: ctx.childMessage && answer.data.deeper ? 1 : 0,
+      ahaMoment: Boolean(ctx.childMessage) && answer.data.aha,
+      tokensUsed: parsed.data.usageMetadata?.totalTokenCount ?? 0,
     };
   }
 
