@@ -146,6 +146,8 @@ export function mapTimezoneError(err: unknown): never {
   throw err;
 }
 
+const MAX_SETTINGS_BYTES = 64 * 1024;
+
 export async function updateParent(parentId: string, update: ParentUpdate): Promise<ParentView> {
   const timezone = update.timezone === undefined ? undefined : requireTimeZone(update.timezone);
   return withTransaction(parentActor(parentId), async (tx) => {
@@ -153,6 +155,15 @@ export async function updateParent(parentId: string, update: ParentUpdate): Prom
     const settings = update.settings
       ? deepMerge(current.settings, update.settings)
       : current.settings;
+    // Each patch is bounded by the body limit; the merged whole must be too, or repeated
+    // patches with new keys grow the row (and every read of it) without end.
+    if (update.settings && Buffer.byteLength(JSON.stringify(settings)) > MAX_SETTINGS_BYTES) {
+      throw new AppError('validation_failed', 'Settings are too large', {
+        fieldErrors: [
+          { path: 'body.settings', message: 'All settings together may take at most 64 KB' },
+        ],
+      });
+    }
     const { rows } = await tx
       .query<ParentRow>(
         `UPDATE parents SET

@@ -219,6 +219,28 @@ describe('bad input: 4xx problem+json, nothing written', () => {
     });
   }
 
+  it('refuses settings that would grow past 64 KB when merged: 400, nothing written', async () => {
+    const parent = await createParent();
+    const chunk = (prefix: string) =>
+      Object.fromEntries(Array.from({ length: 25 }, (_, i) => [`${prefix}${i}`, 'x'.repeat(1000)]));
+    for (const prefix of ['a', 'b']) {
+      const res = await api()
+        .patch('/me')
+        .set(as(parent.accessToken))
+        .send({ settings: { [prefix]: chunk(prefix) } });
+      expect(res.status).toBe(200);
+    }
+    const before = await parentRow(parent.id);
+    const res = await api()
+      .patch('/me')
+      .set(as(parent.accessToken))
+      .send({ settings: { c: chunk('c') } });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('validation_failed');
+    expect(res.body.errors).toEqual([{ path: 'body.settings', message: expect.any(String) }]);
+    expect(await parentRow(parent.id)).toEqual(before);
+  });
+
   it('refuses malformed JSON (400) and oversized bodies (413)', async () => {
     const parent = await createParent();
     const before = await parentRow(parent.id);
