@@ -76,17 +76,34 @@ const DANGER_PATTERNS: Record<DangerKind, RegExp> = {
 const UNSAFE =
   /\b(porn\w*|sex|sexy|sexual\w*|sexting|nudes?|nudity|naked(?!\s+(eye|mole|singularity|flame))|cocaine|heroin|meth|vap(e|es|ing)|(smok\w*|vap\w*)\s+weed|weed\s+(pens?|vapes?|gumm\w*|brownies?)|how to make (a )?(bomb|gun|weapon|poison)|(i'?m going to|i am going to|i'?m gonna|gonna|i want to|i wanna|i will|i'?ll) (kill|shoot|stab|murder) (you|him|her|them|people|everyone|everybody|my \w+))\b/i;
 
+// Names and nature words obscenity's list would censor: birds, plants, a book, a town, a degree.
+const INNOCENT_TERMS = [
+  ...['blue', 'great', 'coal', 'marsh', 'willow', 'crested', 'long-tailed'].flatMap((kind) => [
+    `${kind} tit`,
+    `${kind} tits`,
+  ]),
+  'moby dick',
+  'pussy willow',
+  'pussywillow',
+  'penistone',
+  'cum laude',
+];
+
 // obscenity builds its word list when imported (tens of ms): load it on the first scan, not at
 // cold start, so routes that never scan text (lists, transcripts) do not pay for it.
 let profanityFilter: Promise<{ matcher: RegExpMatcher; censor: TextCensor }> | undefined;
 function loadProfanityFilter() {
-  profanityFilter ??= import('obscenity').then((o) => ({
-    matcher: new o.RegExpMatcher({
-      ...o.englishDataset.build(),
-      ...o.englishRecommendedTransformers,
-    }),
-    censor: new o.TextCensor().setStrategy(o.fixedPhraseCensorStrategy('***')),
-  }));
+  profanityFilter ??= import('obscenity').then((o) => {
+    const dataset = o.englishDataset.build();
+    return {
+      matcher: new o.RegExpMatcher({
+        ...dataset,
+        whitelistedTerms: [...(dataset.whitelistedTerms ?? []), ...INNOCENT_TERMS],
+        ...o.englishRecommendedTransformers,
+      }),
+      censor: new o.TextCensor().setStrategy(o.fixedPhraseCensorStrategy('***')),
+    };
+  });
   return profanityFilter;
 }
 

@@ -54,6 +54,24 @@ describe('safety scan', () => {
     expect(result.reason).toBe('profanity');
   });
 
+  it.each([
+    'a blue tit landed on the feeder',
+    'great tits are clever birds',
+    'Moby Dick is a book about a whale',
+    'pussy willow buds are soft',
+    'she graduated magna cum laude',
+  ])('does not censor innocent words obscenity would catch: %s', async (text) => {
+    const result = await scanText(text);
+    expect(result.profanity).toBe(false);
+    expect(result.text).toBe(text);
+  });
+
+  it('still censors the same words used as insults', async () => {
+    for (const text of ['you are a dick', 'nice tits']) {
+      expect((await scanText(text)).profanity).toBe(true);
+    }
+  });
+
   it('flags unsafe content', async () => {
     expect((await scanText('how to make a bomb')).unsafe).toBe(true);
     expect((await scanText('how to make a volcano model')).unsafe).toBe(false);
