@@ -231,6 +231,9 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
     const requestId = requestIdFrom(req);
     const log = logger.child({ function: name, requestId });
     res.set('x-request-id', requestId);
+    // Responses carry tokens and personal data: no cache may keep them (RFC 6749 5.1 for the
+    // token responses). A handler can still allow caching through its own headers.
+    res.set('cache-control', 'no-store');
     const path = req.path || '/';
     let routePath: string | undefined;
     try {

@@ -35,6 +35,12 @@ beforeAll(() => {
     }),
     route({
       method: 'GET',
+      path: '/cacheable',
+      auth: 'public',
+      handler: async () => respond(200, { ok: true }, { 'cache-control': 'public, max-age=60' }),
+    }),
+    route({
+      method: 'GET',
       path: '/boom',
       auth: 'public',
       handler: async () => {
@@ -160,6 +166,16 @@ describe('HTTP runtime', () => {
         .set('authorization', `${scheme} ${token}`);
       expect(res.status, scheme).toBe(200);
     }
+  });
+
+  it('marks responses no-store (tokens, personal data) unless the handler says otherwise', async () => {
+    const { token } = await issueAccessToken({ kind: 'parent', parentId: PARENT_ID });
+    const ok = await request(server()).get('/parent-only').set('authorization', `Bearer ${token}`);
+    expect(ok.headers['cache-control']).toBe('no-store');
+    const problem = await request(server()).get('/parent-only');
+    expect(problem.headers['cache-control']).toBe('no-store');
+    const cacheable = await request(server()).get('/cacheable');
+    expect(cacheable.headers['cache-control']).toBe('public, max-age=60');
   });
 
   it('keeps a sane caller request id and makes one otherwise', async () => {
