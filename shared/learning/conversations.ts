@@ -412,14 +412,21 @@ async function loadConversation(
   return row;
 }
 
+/**
+ * messages is partitioned by month: bounding created_at by the conversation's start lets the
+ * planner skip every older partition (a day of slack covers clock skew between instances).
+ */
+const messagesSince = (startedAt: Date) => new Date(startedAt.getTime() - 86_400_000);
+
 async function recentMessages(
   db: Queryable,
-  conversationId: string,
+  conversation: Pick<ConversationRow, 'id' | 'started_at'>,
   limit: number,
 ): Promise<MessageRow[]> {
   const { rows } = await db.query<MessageRow>(
-    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2`,
-    [conversationId, limit],
+    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND created_at >= $3
+      ORDER BY created_at DESC, id DESC LIMIT $2`,
+    [conversation.id, limit, messagesSince(conversation.started_at)],
   );
   return rows.reverse();
 }
@@ -465,7 +472,7 @@ export async function postMessage(
   const cap = config().TUTOR_DAILY_MESSAGE_CAP;
   assertMessageCap(learner, (await todayUsage(pool, learner, now)).questions_asked, cap, now);
 
-  const history = await recentMessages(pool, conversationId, HISTORY_FOR_TUTOR);
+  const history = await recentMessages(pool, conversation, HISTORY_FOR_TUTOR);
   const lastAssistant = [...history].reverse().find((m) => m.role === 'assistant');
   let childText: string;
   let safety: SafetyResult | undefined;
@@ -569,8 +576,8 @@ export async function postMessage(
     assertMessageCap(learner, usage.questions_asked, cap, now);
 
     const { rows: lastRows } = await tx.query<{ last: Date | null }>(
-      'SELECT MAX(created_at) AS last FROM messages WHERE conversation_id = $1',
-      [conversationId],
+      'SELECT MAX(created_at) AS last FROM messages WHERE conversation_id = $1 AND created_at >= $2',
+      [conversationId, messagesSince(current.started_at)],
     );
     const last = lastRows[0]?.last;
     const gap = last ? Math.round((now.getTime() - last.getTime()) / 1000) : 0;
@@ -891,8 +898,9 @@ export async function getTranscript(
   const pool = await readDb();
   const conversation = await loadConversation(pool, childId, conversationId);
   const messages = await queryRows<MessageRow>(
-    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY created_at, id`,
-    [conversationId],
+    `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND created_at >= $2
+      ORDER BY created_at, id`,
+    [conversationId, messagesSince(conversation.started_at)],
   );
   return {
     conversation: toConversation(conversation),
