@@ -4,7 +4,7 @@
 import { config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { parentActor, query, withTransaction } from './db.ts';
-import type { ClientInfo } from './refresh-tokens.ts';
+import { type ClientInfo, ipOrNull } from './refresh-tokens.ts';
 
 export const consentTypes = ['coppa', 'terms', 'privacy', 'marketing', 'data_sharing'] as const;
 export type ConsentType = (typeof consentTypes)[number];
@@ -179,8 +179,4 @@ export async function requireChildFeaturesConsent(parentId: string): Promise<voi
       },
     );
   }
-}
-
-function ipOrNull(ip: string | undefined): string | null {
-  return ip && /^[0-9a-fA-F:.]+$/.test(ip) ? ip : null;
 }

@@ -2,6 +2,7 @@
 // A family is one sign-in's chain of rotations. Presenting a token that was already rotated
 // (or revoked) means it leaked or raced: the whole family is revoked.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { isIP } from 'node:net';
 import { config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { type Queryable, query, withTransaction } from './db.ts';
@@ -117,8 +118,11 @@ export async function revokeAllForParent(db: Queryable, parentId: string): Promi
   );
 }
 
-function ipOrNull(ip: string | undefined): string | null {
-  if (!ip) return null;
-  // Express reports IPv4 clients of a dual-stack socket as ::ffff:a.b.c.d; INET accepts both.
-  return /^[0-9a-fA-F:.]+$/.test(ip) ? ip : null;
+/**
+ * The client address for an INET column, or null when it is not a plain IPv4/IPv6 address (it
+ * can come from X-Forwarded-For; a bad one must not fail the request). Express reports IPv4
+ * clients of a dual-stack socket as ::ffff:a.b.c.d, which INET accepts; zone ids it does not.
+ */
+export function ipOrNull(ip: string | undefined): string | null {
+  return ip && isIP(ip) !== 0 && !ip.includes('%') ? ip : null;
 }

@@ -94,6 +94,25 @@ describe('signup and login (happy paths)', () => {
     expect(res.body.parent.lastLoginAt).not.toBeNull();
   });
 
+  it('signs up and logs in when the forwarded address is not an IP (none is stored)', async () => {
+    const email = uniqueEmail();
+    const res = await api()
+      .post('/signup')
+      .set('x-forwarded-for', '999.1.1.1')
+      .send({ email, password: 'correct horse battery' });
+    expect(res.status).toBe(201);
+    const login = await api()
+      .post('/login')
+      .set('x-forwarded-for', '1.2.3.4.5')
+      .send({ email, password: 'correct horse battery' });
+    expect(login.status).toBe(200);
+    const { rows } = await db.pool.query(
+      'SELECT ip_address FROM refresh_tokens WHERE parent_id = $1',
+      [res.body.parent.id],
+    );
+    expect(rows).toEqual([{ ip_address: null }, { ip_address: null }]);
+  });
+
   it('records the signup in the audit log as done by the parent', async () => {
     const { body } = await signup();
     const { rows } = await db.pool.query(

@@ -56,6 +56,20 @@ describe('happy paths', () => {
     expect(res.body.grantedAt).toBeTruthy();
   });
 
+  it('records no address (rather than failing) when the forwarded one is not an IP', async () => {
+    for (const type of ['terms', 'privacy', 'marketing'] as const) {
+      const parent = await createParent();
+      const forwarded = { terms: '999.1.1.1', privacy: '1.2.3.4.5', marketing: ':::' }[type];
+      const res = await api()
+        .post('/')
+        .set(as(parent.accessToken))
+        .set('x-forwarded-for', forwarded)
+        .send({ type });
+      expect(res.status, forwarded).toBe(201);
+      expect(res.body.ipAddress).toBeNull();
+    }
+  });
+
   it('granting the same version again changes nothing: 200 with the existing grant', async () => {
     const parent = await createParent();
     const first = await api().post('/').set(as(parent.accessToken)).send({ type: 'terms' });
