@@ -39,6 +39,13 @@ function idempotencyKeyOf(
   return key;
 }
 
+// Why a message was flagged is for the parent; the child sees the conversation itself (someone
+// looking over a child's shoulder must not learn that a disclosure alerted the parent).
+const withoutFilterReason = <M extends { filterReason: string | null }>(m: M): M => ({
+  ...m,
+  filterReason: null,
+});
+
 export const handler = defineHttpFunction('conversations', [
   route({
     method: 'GET',
@@ -75,11 +82,7 @@ export const handler = defineHttpFunction('conversations', [
       await learnerFor(principal, params.childId, new Date());
       const transcript = await getTranscript(params.childId, params.conversationId);
       if (principal.kind === 'parent') return transcript;
-      // Why a message was flagged is for the parent; the child sees the conversation itself.
-      return {
-        ...transcript,
-        messages: transcript.messages.map((m) => ({ ...m, filterReason: null })),
-      };
+      return { ...transcript, messages: transcript.messages.map(withoutFilterReason) };
     },
   }),
   route({
@@ -96,7 +99,15 @@ export const handler = defineHttpFunction('conversations', [
         idempotencyKey,
         now,
       });
-      return respond(201, result, replayed ? { 'idempotent-replayed': 'true' } : undefined);
+      return respond(
+        201,
+        {
+          ...result,
+          message: withoutFilterReason(result.message),
+          reply: withoutFilterReason(result.reply),
+        },
+        replayed ? { 'idempotent-replayed': 'true' } : undefined,
+      );
     },
   }),
   route({

@@ -174,6 +174,23 @@ describe('unsafe content and what the child sees', () => {
     expect(published.map((m) => [m.severity, m.reason])).toEqual([['medium', 'unsafe_content']]);
   });
 
+  it("keeps the danger reason out of the child's own post response, replays included", async () => {
+    const c = await conversationFor();
+    const post = () =>
+      request(getTestServer('conversations'))
+        .post(`/children/${c.childId}/${c.conversationId}/messages`)
+        .set('authorization', `Bearer ${c.childToken}`)
+        .set('idempotency-key', 'danger-1')
+        .send({ text: 'my uncle hits me' });
+    for (const response of [await post(), await post()]) {
+      expect(response.status).toBe(201);
+      expect(response.body.message.filterReason).toBeNull();
+      expect(response.body.reply.filterReason).toBeNull();
+      expect(JSON.stringify(response.body)).not.toMatch(/danger|abuse/);
+    }
+    expect(published.map((m) => m.reason)).toEqual(['abuse_signal']);
+  });
+
   it('shows the parent why a message was flagged, but not the child', async () => {
     const c = await conversationFor();
     await postMessage(
