@@ -367,6 +367,21 @@ describe('Google and Apple sign-in (local JWKS)', () => {
     ).toBe(200);
   });
 
+  it('refuses an Apple ID token whose email_verified is the string "false"', async () => {
+    const before = await parentCount();
+    const idToken = await apple.signIdToken({
+      iss: 'https://appleid.apple.com',
+      aud: 'app.brainspark.ios',
+      sub: `001234.${randomBytes(8).toString('hex')}.0123`,
+      email: uniqueEmail(),
+      email_verified: 'false',
+    });
+    const res = await api().post('/apple').send({ idToken });
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('invalid_credentials');
+    expect(await parentCount()).toBe(before);
+  });
+
   const badGoogleTokens: [string, () => Promise<string>][] = [
     [
       'a wrong audience',
