@@ -62,7 +62,7 @@ const ZIP_CODE = /\bzip(?:\s*code)?(?:\s+is)?[\s:]*\d{5}(?:-\d{4})?\b/gi;
 
 const DANGER_PATTERNS: Record<DangerKind, RegExp> = {
   self_harm:
-    /\b(kill(ing)? myself|kms|hurt(ing)? myself|cut(ting)? myself|harm(ing)? myself|hate myself|want(ed)? to die|wanna die|wish i (was|were) dead|end my life|suicid\w*|(don'?t|do not) want to (live|be alive|wake up)|no reason to live|better off (dead|without me)|nobody would (care|miss me)|no ?one would (care|miss me)|want to disappear)\b/i,
+    /\b(kill(ing)? myself|unalive\w*|kms|hurt(ing)? myself|cut(ting)? myself|harm(ing)? myself|hate myself|want(ed)? to die|wanna die|wish i (was|were) dead|end my life|suicid\w*|(don'?t|do not) want to (live|be alive|wake up)|no reason to live|better off (dead|without me)|nobody would (care|miss me)|no ?one would (care|miss me)|want to disappear)\b/i,
   abuse:
     /\b((hits?|hitting|beats?|beating|hurts?|kicks?|kicking|touch(es|ed|ing)?|chokes?) me\b|abus\w*|(scared|afraid) to go home|keep (it|this) a secret from my (mum|mom|dad|parents?)|told me not to tell|(don'?t|do not) tell your (mum|mom|dad|parents?))/i,
   // The child asking to meet, or telling us someone else (often met online) wants to.
@@ -123,6 +123,25 @@ function replaceAll(text: string, pattern: RegExp, kind: PiiKind, found: Set<Pii
   });
 }
 
+const LEET: Record<string, string> = {
+  '0': 'o',
+  '1': 'i',
+  '3': 'e',
+  '4': 'a',
+  '5': 's',
+  '7': 't',
+  '@': 'a',
+  $: 's',
+};
+
+/** Undoes the usual disguises before looking for danger: "k1ll mys3lf", "k i l l  myself". */
+function deobfuscate(text: string): string {
+  return text
+    .replace(/[013457@$]/g, (c) => LEET[c] ?? c)
+    .replace(/\b(?:[a-z] ){2,}[a-z]\b/gi, (spaced) => spaced.replaceAll(' ', ''))
+    .replace(/\s+/g, ' ');
+}
+
 /** Normalises curly apostrophes so "let’s meet" matches like "let's meet". */
 const normalise = (text: string) => text.replace(/[\u2018\u2019\u02bc]/g, "'");
 
@@ -155,8 +174,9 @@ export async function scanText(input: string): Promise<SafetyResult> {
   const profanity = matches.length > 0;
   if (profanity) text = censor.applyTo(text, matches);
 
-  const danger = (Object.keys(DANGER_PATTERNS) as DangerKind[]).find((kind) =>
-    DANGER_PATTERNS[kind].test(original),
+  const plain = deobfuscate(original);
+  const danger = (Object.keys(DANGER_PATTERNS) as DangerKind[]).find(
+    (kind) => DANGER_PATTERNS[kind].test(original) || DANGER_PATTERNS[kind].test(plain),
   );
   const unsafe = UNSAFE.test(original);
   const redacted = [...found];

@@ -119,6 +119,10 @@ describe('safety scan', () => {
     ['meeting', 'a man in the game wants to meet me'],
     ['meeting', 'my online friend asked me to meet him at the mall'],
     ['meeting', 'she asked me for a selfie'],
+    ['self_harm', 'i want to unalive myself'],
+    ['self_harm', 'i want to k1ll mys3lf'],
+    ['self_harm', 'I want to k i l l myself'],
+    ['meeting', 'l3ts m33t at the park'],
   ])('raises a %s danger signal: %s', async (kind, text) => {
     expect((await scanText(text)).danger).toBe(kind);
   });
