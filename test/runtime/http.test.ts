@@ -3,7 +3,7 @@ import request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { issueAccessToken } from '../../shared/auth/access-token.ts';
-import { ConfigError, parseConfig } from '../../shared/config.ts';
+import { ConfigError, parseConfig, resetConfigForTests } from '../../shared/config.ts';
 import { AppError } from '../../shared/errors.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
 
@@ -176,6 +176,43 @@ describe('HTTP runtime', () => {
     expect(problem.headers['cache-control']).toBe('no-store');
     const cacheable = await request(server()).get('/cacheable');
     expect(cacheable.headers['cache-control']).toBe('public, max-age=60');
+  });
+
+  it('answers CORS only for the app origins in config', async () => {
+    const previous = process.env.CORS_ORIGINS;
+    process.env.CORS_ORIGINS = 'https://app.brainspark.test,https://admin.brainspark.test';
+    resetConfigForTests();
+    try {
+      const allowed = await request(server())
+        .get('/cacheable')
+        .set('origin', 'https://app.brainspark.test');
+      expect(allowed.headers['access-control-allow-origin']).toBe('https://app.brainspark.test');
+      expect(allowed.headers.vary).toMatch(/Origin/);
+      const preflight = await request(server())
+        .options('/echo/x')
+        .set('origin', 'https://admin.brainspark.test')
+        .set('access-control-request-method', 'POST');
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers['access-control-allow-origin']).toBe(
+        'https://admin.brainspark.test',
+      );
+      expect(preflight.headers['access-control-allow-methods']).toMatch(/POST/);
+      expect(preflight.headers['access-control-allow-headers']).toMatch(/authorization/);
+      for (const origin of ['https://evil.test', 'https://app.brainspark.test.evil.test']) {
+        const refused = await request(server()).get('/cacheable').set('origin', origin);
+        expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+        const refusedPreflight = await request(server())
+          .options('/echo/x')
+          .set('origin', origin)
+          .set('access-control-request-method', 'POST');
+        expect(refusedPreflight.headers['access-control-allow-origin']).toBeUndefined();
+        expect(refusedPreflight.headers['access-control-allow-methods']).toBeUndefined();
+      }
+    } finally {
+      if (previous === undefined) delete process.env.CORS_ORIGINS;
+      else process.env.CORS_ORIGINS = previous;
+      resetConfigForTests();
+    }
   });
 
   it('keeps a sane caller request id and makes one otherwise', async () => {
