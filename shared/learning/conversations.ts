@@ -19,7 +19,7 @@ import {
 } from './constellation.ts';
 import { type Queryable, queryRows, readDb, withChildLock } from './db.ts';
 import { childActor, type Learner } from './learner.ts';
-import { assertMessageCap, todayUsage } from './limits.ts';
+import { assertMessageCap, todayUsage, tutorMessagesToday } from './limits.ts';
 import {
   awardMilestoneBadges,
   CONVERSATION_COMPLETE_ANSWERS,
@@ -266,6 +266,8 @@ export async function startConversation(
     }
   };
   await checkUnlocked(pool);
+  const cap = config().TUTOR_DAILY_MESSAGE_CAP;
+  assertMessageCap(learner, tutorMessagesToday(await todayUsage(pool, learner, now)), cap, now);
   const category = categoryFor(input.type, topic, spark);
   const ctx: TutorContext = {
     ageGroup: learner.ageGroup,
@@ -287,6 +289,7 @@ export async function startConversation(
   return withChildLock(learner.childId, childActor(learner), async (tx) => {
     await syncUnlocks(tx, learner, now);
     await checkUnlocked(tx);
+    assertMessageCap(learner, tutorMessagesToday(await todayUsage(tx, learner, now)), cap, now);
     const { rows } = await tx.query<ConversationRow>(
       `INSERT INTO conversations (child_id, topic_id, brain_spark_id, conversation_type, started_at, metadata)
        VALUES ($1, $2, $3, $4, $5, $6::jsonb) RETURNING ${CONVERSATION_COLUMNS}`,
@@ -470,7 +473,7 @@ export async function postMessage(
   if (conversation.ended_at)
     throw new AppError('conversation_ended', 'This conversation has ended');
   const cap = config().TUTOR_DAILY_MESSAGE_CAP;
-  assertMessageCap(learner, (await todayUsage(pool, learner, now)).questions_asked, cap, now);
+  assertMessageCap(learner, tutorMessagesToday(await todayUsage(pool, learner, now)), cap, now);
 
   const history = await recentMessages(pool, conversation, HISTORY_FOR_TUTOR);
   const lastAssistant = [...history].reverse().find((m) => m.role === 'assistant');
@@ -572,8 +575,7 @@ export async function postMessage(
     }
     const current = await loadConversation(tx, learner.childId, conversationId, true);
     if (current.ended_at) throw new AppError('conversation_ended', 'This conversation has ended');
-    const usage = await todayUsage(tx, learner, now);
-    assertMessageCap(learner, usage.questions_asked, cap, now);
+    assertMessageCap(learner, tutorMessagesToday(await todayUsage(tx, learner, now)), cap, now);
 
     const { rows: lastRows } = await tx.query<{ last: Date | null }>(
       'SELECT MAX(created_at) AS last FROM messages WHERE conversation_id = $1 AND created_at >= $2',

@@ -81,8 +81,8 @@ describe('limits on child routes', () => {
     expect(res.body.opensAt).toBe(zonedInstant('Asia/Kolkata', tomorrow, 0).toISOString());
   });
 
-  it('caps tutor messages per child per day with 429 and Retry-After', async () => {
-    process.env.TUTOR_DAILY_MESSAGE_CAP = '2';
+  it('caps tutor messages (openers and replies) per child per day with 429 and Retry-After', async () => {
+    process.env.TUTOR_DAILY_MESSAGE_CAP = '3';
     resetConfigForTests();
     try {
       const family = await createLearner(db.pool);
@@ -107,6 +107,13 @@ describe('limits on child routes', () => {
       expect(capped.status).toBe(429);
       expect(capped.body.code).toBe('message_limit_reached');
       expect(Number(capped.headers['retry-after'])).toBeGreaterThan(0);
+      // Starting another conversation would make the tutor speak again: also capped.
+      const another = await request(getTestServer('conversations'))
+        .post(`/children/${family.childId}`)
+        .set(bearer(family.childToken))
+        .send({ topicId: space });
+      expect(another.status).toBe(429);
+      expect(another.body.code).toBe('message_limit_reached');
     } finally {
       delete process.env.TUTOR_DAILY_MESSAGE_CAP;
       resetConfigForTests();
