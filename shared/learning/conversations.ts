@@ -33,6 +33,7 @@ import {
   type SafetyResult,
   safeReplyFor,
   scanText,
+  tutorReplyProblems,
 } from './safety.ts';
 import { recordStreakActivity } from './streaks.ts';
 import { closingLine, skillForTurn } from './tutor/builtin.ts';
@@ -182,18 +183,13 @@ async function askTutor(
 ): Promise<{ reply: TutorReply; ms: number; filtered: boolean; filterReason: string | null }> {
   const started = performance.now();
   let reply = await tutor.reply(ctx);
-  let filterReason: string | null = null;
-  const checks = await Promise.all([reply.text, ...reply.choices].map(scanText));
-  const flagged = checks.find((c) => c.filtered);
-  if (flagged) {
-    filterReason = `tutor_reply:${flagged.reason}`;
-    reply = await builtinTutor.reply(ctx);
-  }
+  const problems = await tutorReplyProblems([reply.text, ...reply.choices]);
+  if (problems) reply = await builtinTutor.reply(ctx);
   return {
     reply,
     ms: Math.round(performance.now() - started),
-    filtered: flagged !== undefined,
-    filterReason,
+    filtered: problems !== undefined,
+    filterReason: problems ? `tutor_reply:${problems}` : null,
   };
 }
 

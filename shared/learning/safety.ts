@@ -197,6 +197,20 @@ export async function scanText(input: string): Promise<SafetyResult> {
   };
 }
 
+// A tutor must never ask for personal details, even ones a child may share freely elsewhere.
+const PERSONAL_QUESTION =
+  /\b(what'?s|what is|tell me) your (full |real |last |first )?(name|surname|age|birthday|phone|number|email|school|address|town|city|postcode)\b|\bhow old are you\b|\bwhere (do|did) you (live|go to school)\b|\bsend (me )?(a )?(photo|picture|pic|selfie)/i;
+
+/** The checks a tutor's reply must pass: everything a child's text is checked for, and no
+ * questions about the child's personal details. Returns the reasons, or undefined when clean. */
+export async function tutorReplyProblems(texts: readonly string[]): Promise<string | undefined> {
+  const checks = await Promise.all(texts.map(scanText));
+  const flagged = checks.find((c) => c.filtered);
+  if (flagged) return flagged.reason;
+  if (texts.some((t) => PERSONAL_QUESTION.test(normalise(t)))) return 'personal_question';
+  return undefined;
+}
+
 /** What a parent alert says, without the child's words (the alert points at the message). */
 export const ALERT_REASON: Record<DangerKind | 'unsafe', string> = {
   self_harm: 'self_harm_signal',

@@ -22,7 +22,7 @@ interface Received {
 let db: TestDatabase;
 let server: Server;
 let received: Received[] = [];
-let mode: 'ok' | 'error' | 'slow' | 'unsafe' | 'garbage' | 'echo' = 'ok';
+let mode: 'ok' | 'error' | 'slow' | 'unsafe' | 'garbage' | 'echo' | 'nosy' = 'ok';
 
 const modelJson = (text: string) => ({
   candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP' }],
@@ -54,7 +54,9 @@ beforeAll(async () => {
               text:
                 mode === 'unsafe'
                   ? 'Great! Visit www.example-games.com to learn more. What do you think?'
-                  : 'Model says: what would happen to the lava if the volcano cooled down?',
+                  : mode === 'nosy'
+                    ? "Great thinking! What's your full name, and how old are you?"
+                    : 'Model says: what would happen to the lava if the volcano cooled down?',
               choices: ['It would harden', 'It would flow faster', 'I am not sure'],
               deeper: true,
               aha: false,
@@ -229,6 +231,25 @@ describe('Vertex AI tutor', () => {
     expect(r.reply.content).not.toMatch(/example-games/);
     expect(r.reply.wasFiltered).toBe(true);
     expect(r.reply.filterReason).toBe('tutor_reply:pii_url');
+  });
+
+  it("replaces a model reply that asks for the child's personal details", async () => {
+    const f = await family(true);
+    const { conversation } = await startConversation(
+      f.learner,
+      { type: 'exploration', topicId: f.topicId },
+      new Date(),
+    );
+    mode = 'nosy';
+    const r = await postMessage(
+      f.learner,
+      conversation.id,
+      { choiceIndex: 0 },
+      { now: new Date() },
+    );
+    expect(r.reply.content).not.toMatch(/full name|how old/);
+    expect(r.reply.wasFiltered).toBe(true);
+    expect(r.reply.filterReason).toBe('tutor_reply:personal_question');
   });
 
   it('never sends a danger message to the model', async () => {
