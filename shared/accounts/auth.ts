@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { issueAccessToken } from '../auth/access-token.ts';
 import { AppError, isAppError } from '../errors.ts';
-import { parentActor, pgErrorOf, withTransaction } from './db.ts';
+import { parentActor, pgErrorOf, query, withTransaction } from './db.ts';
 import {
   mapTimezoneError,
   PARENT_COLUMNS,
@@ -103,27 +103,30 @@ export async function login(
   const limits = await rateLimits();
   await limits.consume('loginPerIp', client.ip ?? 'unknown');
   await limits.consume('loginPerEmail', email);
-  return withTransaction('system:login', async (tx) => {
-    const { rows } = await tx.query<ParentRow & { password_hash: string | null }>(
-      `SELECT ${PARENT_COLUMNS}, password_hash FROM parents WHERE lower(email) = $1 AND deleted_at IS NULL`,
-      [email],
-    );
-    const row = rows[0];
-    if (!row?.password_hash) {
-      await burnVerification(input.password);
-      throw new AppError('invalid_credentials', 'Wrong email or password');
-    }
-    if (!(await verifySecret(row.password_hash, input.password))) {
-      throw new AppError('invalid_credentials', 'Wrong email or password');
-    }
-    // A successful login does not count against the account's limit.
-    await limits.refund('loginPerEmail', email);
-    await tx.query("SELECT set_config('brainspark.actor', $1, true)", [parentActor(row.id)]);
+  // The password check (argon2, tens of ms) runs without holding a pooled connection.
+  const { rows } = await query<ParentRow & { password_hash: string | null }>(
+    `SELECT ${PARENT_COLUMNS}, password_hash FROM parents WHERE lower(email) = $1 AND deleted_at IS NULL`,
+    [email],
+  );
+  const row = rows[0];
+  if (!row?.password_hash) {
+    await burnVerification(input.password);
+    throw new AppError('invalid_credentials', 'Wrong email or password');
+  }
+  if (!(await verifySecret(row.password_hash, input.password))) {
+    throw new AppError('invalid_credentials', 'Wrong email or password');
+  }
+  // A successful login does not count against the account's limit.
+  await limits.refund('loginPerEmail', email);
+  return withTransaction(parentActor(row.id), async (tx) => {
     const { rows: updated } = await tx.query<ParentRow>(
-      `UPDATE parents SET last_login_at = NOW() WHERE id = $1 RETURNING ${PARENT_COLUMNS}`,
+      `UPDATE parents SET last_login_at = NOW() WHERE id = $1 AND deleted_at IS NULL
+       RETURNING ${PARENT_COLUMNS}`,
       [row.id],
     );
-    return issueSession(tx, updated[0] as ParentRow, client);
+    // Deleted between the check and now.
+    if (!updated[0]) throw new AppError('invalid_credentials', 'Wrong email or password');
+    return issueSession(tx, updated[0], client);
   });
 }
 
