@@ -32,7 +32,10 @@ const configSchema = z.object({
   PUBSUB_ALERTS_TOPIC: z.string().default('parent-alerts'),
   JOB_MAX_EVENT_AGE_SECONDS: z.coerce.number().int().positive().default(3600),
   /** JSON array of private JWKs (ES256 or EdDSA, each with a `kid`); the first signs, all verify. */
-  JWT_SIGNING_KEYS: z.string().optional(),
+  JWT_SIGNING_KEYS: z
+    .string()
+    .refine(isPrivateJwkList, 'Must be a non-empty JSON array of private JWKs, each with a kid')
+    .optional(),
   JWT_ISSUER: z.string().default('https://auth.brainspark.app'),
   JWT_AUDIENCE: z.string().default('brainspark-api'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(3600).default(900),
@@ -73,6 +76,27 @@ const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Checked here so a bad key list fails at start, named, not on the first sign-in. */
+function isPrivateJwkList(value: string): boolean {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return false;
+  }
+  return (
+    Array.isArray(parsed) &&
+    parsed.length > 0 &&
+    parsed.every(
+      (k) =>
+        typeof k === 'object' &&
+        k !== null &&
+        typeof (k as Record<string, unknown>).kid === 'string' &&
+        typeof (k as Record<string, unknown>).d === 'string',
+    )
+  );
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';

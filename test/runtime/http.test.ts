@@ -232,6 +232,21 @@ describe('config', () => {
     );
   });
 
+  it('refuses unusable JWT_SIGNING_KEYS at parse time, naming the variable', () => {
+    for (const value of [
+      'not json',
+      '[]',
+      '{"kid":"a"}',
+      '[{"kty":"EC","d":"x"}]',
+      '[{"kid":"a"}]',
+    ]) {
+      expect(() => parseConfig({ JWT_SIGNING_KEYS: value }), value).toThrow(/JWT_SIGNING_KEYS/);
+    }
+    expect(
+      parseConfig({ JWT_SIGNING_KEYS: '[{"kty":"EC","kid":"k1","d":"x"}]' }).JWT_SIGNING_KEYS,
+    ).toBeDefined();
+  });
+
   it('applies defaults', () => {
     const cfg = parseConfig({});
     expect(cfg.DB_POOL_MAX).toBe(5);
