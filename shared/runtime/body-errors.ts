@@ -1,16 +1,20 @@
 // The Functions Framework parses bodies with body-parser before our handler runs, and a
-// malformed JSON body would otherwise get Express's HTML error page. We wrap the app's final
+// body it cannot read (malformed JSON, too large, bad charset or encoding) would otherwise get
+// Express's HTML error page. We wrap the app's final
 // handler (of the very Express instance the framework uses) so such errors leave as
 // problem+json like every other error.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
+import { type ErrorCode, titleFor } from '../errors.ts';
+import { errorFields, logger } from '../log.ts';
 
 let installed = false;
 
 interface BodyParserError {
   type?: string;
   status?: number;
+  statusCode?: number;
 }
 
 export function installMalformedBodyHandler(): void {
@@ -42,14 +46,15 @@ export function installMalformedBodyHandler(): void {
       const given = req.headers['x-request-id'];
       const requestId =
         typeof given === 'string' && /^[A-Za-z0-9._-]{8,128}$/.test(given) ? given : randomUUID();
-      const send = (status: number, code: string, title: string, detail: string) => {
+      const send = (status: number, code: ErrorCode, detail: string) => {
         res.statusCode = status;
         res.setHeader('content-type', 'application/problem+json');
         res.setHeader('x-request-id', requestId);
+        res.setHeader('cache-control', 'no-store');
         res.end(
           JSON.stringify({
             type: `https://brainspark.app/problems/${code.replaceAll('_', '-')}`,
-            title,
+            title: titleFor(code),
             status,
             detail,
             code,
@@ -57,31 +62,35 @@ export function installMalformedBodyHandler(): void {
           }),
         );
       };
+      if (err === undefined || err === null) {
+        fallback(err);
+        return;
+      }
       // The framework's router decodes the path before our handler runs; a broken
       // percent-escape would otherwise leave as an HTML page (with a stack trace outside
       // production).
       if (err instanceof URIError) {
-        send(400, 'invalid_request', 'Invalid request', 'The URL has a broken percent-encoding');
+        send(400, 'invalid_request', 'The URL has a broken percent-encoding');
         return;
       }
-      const bodyError = err as BodyParserError | undefined;
-      if (!bodyError?.type?.startsWith('entity.') && bodyError?.type !== 'encoding.unsupported') {
-        fallback(err);
+      // body-parser's errors (http-errors) carry a 4xx status: bad JSON, too large, an
+      // unsupported charset or encoding, a corrupt compressed body, too many form fields.
+      const readError = err as BodyParserError;
+      const status = readError.status ?? readError.statusCode;
+      if (typeof status === 'number' && status >= 400 && status < 500) {
+        if (readError.type === 'entity.parse.failed') {
+          send(400, 'malformed_json', 'The body is not valid JSON');
+        } else if (status === 413) {
+          send(413, 'payload_too_large', 'The body is too large');
+        } else if (status === 415) {
+          send(415, 'unsupported_media_type', "The body's charset or encoding is not supported");
+        } else {
+          send(400, 'invalid_request', 'The request body could not be read');
+        }
         return;
       }
-      const tooLarge = bodyError.type === 'entity.too.large';
-      const status = tooLarge ? 413 : bodyError.status === 415 ? 415 : 400;
-      const code = tooLarge
-        ? 'payload_too_large'
-        : status === 415
-          ? 'unsupported_media_type'
-          : 'malformed_json';
-      send(
-        status,
-        code,
-        'The request body could not be read',
-        tooLarge ? 'The body is too large' : 'The body is not valid JSON',
-      );
+      logger.error('request failed before the function ran', errorFields(err));
+      send(500, 'internal', 'Something went wrong on our side');
     });
   };
 }

@@ -98,6 +98,28 @@ describe('HTTP runtime', () => {
     expect(res.text).not.toContain('SyntaxError');
   });
 
+  it('answers every body the framework cannot read with a problem document, never HTML', async () => {
+    const post = () => request(server()).post(`/echo/${crypto.randomUUID()}`);
+    expectProblem(
+      await post().set('content-type', 'application/json; charset=latin1').send('{"name":"a"}'),
+      415,
+      'unsupported_media_type',
+    );
+    expectProblem(
+      await post()
+        .set('content-type', 'application/x-www-form-urlencoded')
+        .send(Array.from({ length: 2000 }, (_, i) => `f${i}=1`).join('&')),
+      413,
+      'payload_too_large',
+    );
+    const badGzip = await post()
+      .set('content-type', 'application/json')
+      .set('content-encoding', 'gzip')
+      .send('not gzip at all');
+    expectProblem(badGzip, 400, 'invalid_request');
+    expect(badGzip.text).not.toMatch(/<html|incorrect header|zlib/i);
+  });
+
   it('refuses bodies over 100 KB with 413', async () => {
     const res = await request(server())
       .post(`/echo/${crypto.randomUUID()}`)
