@@ -85,10 +85,9 @@ async function progressOf(db: Queryable, childId: string): Promise<Map<string, P
  * Run inside the child's locked transaction right after depth changes.
  */
 export async function syncUnlocks(tx: Queryable, learner: Learner, now: Date): Promise<string[]> {
-  const [topics, progress] = await Promise.all([
-    topicsFor(tx, learner.ageGroup),
-    progressOf(tx, learner.childId),
-  ]);
+  // One query at a time: a transaction's client must not queue a second one (refused in pg 9).
+  const topics = await topicsFor(tx, learner.ageGroup);
+  const progress = await progressOf(tx, learner.childId);
   const depth = new Map([...progress].map(([id, p]) => [id, p.depth_level]));
   const due = topics
     .filter((t) => !progress.get(t.id)?.unlocked_at && isUnlocked(t, depth))
@@ -137,10 +136,8 @@ export interface Constellation {
 }
 
 export async function buildConstellation(db: Queryable, learner: Learner): Promise<Constellation> {
-  const [topics, progress] = await Promise.all([
-    topicsFor(db, learner.ageGroup),
-    progressOf(db, learner.childId),
-  ]);
+  const topics = await topicsFor(db, learner.ageGroup);
+  const progress = await progressOf(db, learner.childId);
   const depth = new Map([...progress].map(([id, p]) => [id, p.depth_level]));
   const visible = new Set(topics.map((t) => t.id));
   const { rows: connections } = await db.query<{
