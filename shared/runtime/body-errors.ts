@@ -9,7 +9,36 @@ import { createRequire } from 'node:module';
 import { type ErrorCode, titleFor } from '../errors.ts';
 import { errorFields, logger } from '../log.ts';
 
+/** Largest request body any function accepts. */
+export const MAX_BODY_BYTES = 100 * 1024;
+
 let installed = false;
+
+function sendProblem(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  code: ErrorCode,
+  detail: string,
+): void {
+  const given = req.headers['x-request-id'];
+  const requestId =
+    typeof given === 'string' && /^[A-Za-z0-9._-]{8,128}$/.test(given) ? given : randomUUID();
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/problem+json');
+  res.setHeader('x-request-id', requestId);
+  res.setHeader('cache-control', 'no-store');
+  res.end(
+    JSON.stringify({
+      type: `https://brainspark.app/problems/${code.replaceAll('_', '-')}`,
+      title: titleFor(code),
+      status,
+      detail,
+      code,
+      requestId,
+    }),
+  );
+}
 
 interface BodyParserError {
   type?: string;
@@ -42,26 +71,20 @@ export function installMalformedBodyHandler(): void {
   ) {
     if (callback) return originalHandle.call(this, req, res, callback);
     const fallback = finalhandler(req, res, { env: this.get('env') });
+    const send = (status: number, code: ErrorCode, detail: string) =>
+      sendProblem(req, res, status, code, detail);
+    // Refused before the framework reads the body (its limit is 1 GB): a declared oversized
+    // body, and compressed bodies, which a few KB can inflate to that limit.
+    if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) {
+      send(413, 'payload_too_large', 'The body may be at most 100 KB');
+      return undefined;
+    }
+    const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity') {
+      send(415, 'unsupported_media_type', 'Send the body uncompressed');
+      return undefined;
+    }
     return originalHandle.call(this, req, res, (err?: unknown) => {
-      const given = req.headers['x-request-id'];
-      const requestId =
-        typeof given === 'string' && /^[A-Za-z0-9._-]{8,128}$/.test(given) ? given : randomUUID();
-      const send = (status: number, code: ErrorCode, detail: string) => {
-        res.statusCode = status;
-        res.setHeader('content-type', 'application/problem+json');
-        res.setHeader('x-request-id', requestId);
-        res.setHeader('cache-control', 'no-store');
-        res.end(
-          JSON.stringify({
-            type: `https://brainspark.app/problems/${code.replaceAll('_', '-')}`,
-            title: titleFor(code),
-            status,
-            detail,
-            code,
-            requestId,
-          }),
-        );
-      };
       if (err === undefined || err === null) {
         fallback(err);
         return;

@@ -11,9 +11,10 @@ import type { AuthMode, Principal } from '../auth/principal.ts';
 import { config } from '../config.ts';
 import { AppError, type FieldError, isAppError, titleFor } from '../errors.ts';
 import { errorFields, type Logger, logger } from '../log.ts';
-import { installMalformedBodyHandler } from './body-errors.ts';
+import { installMalformedBodyHandler, MAX_BODY_BYTES } from './body-errors.ts';
 
-export const MAX_BODY_BYTES = 100 * 1024;
+export { MAX_BODY_BYTES };
+
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type AnySchema = z.ZodType;
 

@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -116,8 +117,26 @@ describe('HTTP runtime', () => {
       .set('content-type', 'application/json')
       .set('content-encoding', 'gzip')
       .send('not gzip at all');
-    expectProblem(badGzip, 400, 'invalid_request');
+    expectProblem(badGzip, 415, 'unsupported_media_type');
     expect(badGzip.text).not.toMatch(/<html|incorrect header|zlib/i);
+  });
+
+  it('refuses a declared oversized body with 413 before reading or parsing it', async () => {
+    // Malformed on purpose: parsed first, it would have been a 400.
+    const res = await request(server())
+      .post(`/echo/${crypto.randomUUID()}`)
+      .set('content-type', 'application/json')
+      .send(`{"name": "${'x'.repeat(200 * 1024)}`);
+    expectProblem(res, 413, 'payload_too_large');
+  });
+
+  it('refuses compressed bodies (a small gzip can inflate to the 1 GB the framework allows)', async () => {
+    const res = await request(server())
+      .post(`/echo/${crypto.randomUUID()}`)
+      .set('content-type', 'application/json')
+      .set('content-encoding', 'gzip')
+      .send(gzipSync(JSON.stringify({ name: 'Ada', count: 1 })));
+    expectProblem(res, 415, 'unsupported_media_type');
   });
 
   it('refuses bodies over 100 KB with 413', async () => {
