@@ -21,6 +21,9 @@ export async function createRedisClient({
     lazyConnect: true,
     connectTimeout: 1000,
     maxRetriesPerRequest: 1,
+    // A Redis that stops answering on an open socket (failover, partition) must not hang
+    // requests: the command fails and the limiter uses its in-process fallback.
+    commandTimeout: 500,
     enableOfflineQueue: true,
     // Keep trying in the background (capped backoff) so the limiter returns to Redis.
     retryStrategy: (times) => Math.min(times * 200, 5000),

@@ -1,6 +1,7 @@
 // Abuse limits: shared through Redis across instances, and still enforced in-process (with a
 // logged warning) when Redis is unreachable. Never no limit at all.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -113,6 +114,52 @@ describe('Redis unreachable', () => {
       resetConfigForTests();
     }
   });
+
+  it('falls back when Redis is connected but stops answering (no request hangs on it)', async () => {
+    // Answers the connection's ready check, then swallows every command: a partitioned or
+    // failing-over Redis whose socket still looks open.
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      let ready = false;
+      socket.on('data', (data) => {
+        for (const [, command] of data.toString().matchAll(/\*\d+\r\n\$\d+\r\n([^\r]+)\r\n/g)) {
+          if (ready) return;
+          const name = command?.toLowerCase();
+          if (name === 'info') {
+            ready = true;
+            const info = '# Server\r\nredis_version:7.0.0\r\nloading:0\r\n';
+            socket.write(`$${Buffer.byteLength(info)}\r\n${info}\r\n`);
+          } else {
+            // HELLO 3 (ioredis speaks RESP3): a minimal server map.
+            socket.write(
+              name === 'hello' ? '%2\r\n+server\r\n+redis\r\n+proto\r\n:3\r\n' : '+OK\r\n',
+            );
+          }
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const redis = await createRedisClient({
+      url: `redis://127.0.0.1:${port}`,
+      onUnavailable: () => undefined,
+    });
+    try {
+      expect(redis.status).toBe('ready');
+      const limits = await createRateLimits({ redis, keyPrefix: prefix() });
+      const started = Date.now();
+      const results: string[] = [];
+      for (let i = 0; i < 6; i++)
+        results.push(await outcome(limits.consume('pinFailuresPerChild', 'silent-redis')));
+      expect(results).toEqual(['ok', 'ok', 'ok', 'ok', 'ok', 'rate_limited']);
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      redis.disconnect();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  }, 15_000);
 
   it('still locks a child after 5 wrong PINs through the API', async () => {
     const previous = process.env.REDIS_URL;
