@@ -130,6 +130,27 @@ function fieldErrorsFrom(error: z.ZodError, location: string): FieldError[] {
   }));
 }
 
+/**
+ * Paths of strings (values or keys) holding U+0000, which PostgreSQL cannot store in text or
+ * JSONB: refused here rather than failing at the database. Iterative: no stack to overflow.
+ */
+function nulPaths(value: unknown, location: string): string[] {
+  const found: string[] = [];
+  const pending: [unknown, string][] = [[value, location]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [current, path] = next;
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) found.push(path);
+    } else if (typeof current === 'object' && current !== null) {
+      for (const [key, child] of Object.entries(current)) {
+        if (key.includes('\u0000')) found.push(path);
+        else pending.push([child, `${path}.${key}`]);
+      }
+    }
+  }
+  return found;
+}
+
 /** Validates every input location and reports all field errors together. */
 function parseInputs(
   route: Route,
@@ -140,6 +161,13 @@ function parseInputs(
   for (const location of ['params', 'query', 'body'] as const) {
     const schema = route[location];
     if (!schema) continue;
+    const withNul = nulPaths(raw[location], location);
+    if (withNul.length > 0) {
+      fieldErrors.push(
+        ...withNul.map((path) => ({ path, message: 'Must not contain the NUL character' })),
+      );
+      continue;
+    }
     const result = schema.safeParse(raw[location]);
     if (result.success) parsed[location] = result.data;
     else fieldErrors.push(...fieldErrorsFrom(result.error, location));

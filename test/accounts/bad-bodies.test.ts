@@ -100,3 +100,76 @@ describe('hostile bodies on every body route', () => {
     }
   }
 });
+
+// PostgreSQL cannot store U+0000 in text or JSONB: without a check at the edge, a NUL in any
+// free-text field of an otherwise valid body failed at the database with a 500.
+describe('NUL characters in otherwise valid bodies: 400, nothing written', () => {
+  const nul = 'a\u0000b';
+  const cases: {
+    name: string;
+    fn: string;
+    method: Method;
+    path: () => string;
+    body: () => object;
+  }[] = [
+    {
+      name: 'signup display name',
+      fn: 'auth',
+      method: 'post',
+      path: () => '/signup',
+      body: () => ({
+        email: `nul-${crypto.randomUUID()}@example.test`,
+        password: 'long enough password',
+        displayName: nul,
+      }),
+    },
+    {
+      name: 'parent display name',
+      fn: 'parents',
+      method: 'patch',
+      path: () => '/me',
+      body: () => ({ displayName: nul }),
+    },
+    {
+      name: 'a settings value',
+      fn: 'parents',
+      method: 'patch',
+      path: () => '/me',
+      body: () => ({ settings: { theme: { name: nul } } }),
+    },
+    {
+      name: 'a settings key',
+      fn: 'parents',
+      method: 'patch',
+      path: () => '/me',
+      body: () => ({ settings: { [nul]: true } }),
+    },
+    {
+      name: 'a new child name',
+      fn: 'children',
+      method: 'post',
+      path: () => '/',
+      body: () => ({ name: nul, birthDate: '2018-05-05' }),
+    },
+    {
+      name: 'an interest',
+      fn: 'children',
+      method: 'patch',
+      path: () => `/${family.child.id}`,
+      body: () => ({ interests: ['space', nul] }),
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}`, async () => {
+      const before = await writes();
+      const res = await request(getTestServer(c.fn))
+        [c.method](c.path())
+        .set('authorization', `Bearer ${family.parent.accessToken}`)
+        .send(c.body());
+      expect(res.status).toBe(400);
+      expect(res.body.code).toBe('validation_failed');
+      expect(res.body.errors[0].message).toMatch(/NUL/);
+      expect(await writes()).toBe(before);
+    });
+  }
+});
