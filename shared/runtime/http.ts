@@ -130,20 +130,24 @@ function fieldErrorsFrom(error: z.ZodError, location: string): FieldError[] {
   }));
 }
 
+// A surrogate without its pair (JSON allows it as an escape; JSONB refuses it).
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const unstorable = (text: string) => text.includes('\u0000') || LONE_SURROGATE.test(text);
+
 /**
- * Paths of strings (values or keys) holding U+0000, which PostgreSQL cannot store in text or
- * JSONB: refused here rather than failing at the database. Iterative: no stack to overflow.
+ * Paths of strings (values or keys) PostgreSQL cannot store in text or JSONB (NUL, unpaired
+ * surrogates): refused here rather than failing at the database. Iterative: no stack to overflow.
  */
-function nulPaths(value: unknown, location: string): string[] {
+function unstorablePaths(value: unknown, location: string): string[] {
   const found: string[] = [];
   const pending: [unknown, string][] = [[value, location]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [current, path] = next;
     if (typeof current === 'string') {
-      if (current.includes('\u0000')) found.push(path);
+      if (unstorable(current)) found.push(path);
     } else if (typeof current === 'object' && current !== null) {
       for (const [key, child] of Object.entries(current)) {
-        if (key.includes('\u0000')) found.push(path);
+        if (unstorable(key)) found.push(path);
         else pending.push([child, `${path}.${key}`]);
       }
     }
@@ -161,10 +165,13 @@ function parseInputs(
   for (const location of ['params', 'query', 'body'] as const) {
     const schema = route[location];
     if (!schema) continue;
-    const withNul = nulPaths(raw[location], location);
-    if (withNul.length > 0) {
+    const badText = unstorablePaths(raw[location], location);
+    if (badText.length > 0) {
       fieldErrors.push(
-        ...withNul.map((path) => ({ path, message: 'Must not contain the NUL character' })),
+        ...badText.map((path) => ({
+          path,
+          message: 'Must not contain NUL characters or unpaired surrogates',
+        })),
       );
       continue;
     }

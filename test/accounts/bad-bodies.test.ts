@@ -101,9 +101,9 @@ describe('hostile bodies on every body route', () => {
   }
 });
 
-// PostgreSQL cannot store U+0000 in text or JSONB: without a check at the edge, a NUL in any
-// free-text field of an otherwise valid body failed at the database with a 500.
-describe('NUL characters in otherwise valid bodies: 400, nothing written', () => {
+// PostgreSQL cannot store U+0000 in text or JSONB (nor unpaired surrogates in JSONB): without a
+// check at the edge, such a string in an otherwise valid body failed at the database with a 500.
+describe('NUL characters and unpaired surrogates in valid bodies: 400, nothing written', () => {
   const nul = 'a\u0000b';
   const cases: {
     name: string;
@@ -143,6 +143,20 @@ describe('NUL characters in otherwise valid bodies: 400, nothing written', () =>
       method: 'patch',
       path: () => '/me',
       body: () => ({ settings: { [nul]: true } }),
+    },
+    {
+      name: 'an unpaired surrogate in a settings value',
+      fn: 'parents',
+      method: 'patch',
+      path: () => '/me',
+      body: () => ({ settings: { theme: { name: 'x\ud800' } } }),
+    },
+    {
+      name: 'an unpaired surrogate in a settings key',
+      fn: 'parents',
+      method: 'patch',
+      path: () => '/me',
+      body: () => ({ settings: { '\udc00': true } }),
     },
     {
       name: 'a new child name',
