@@ -14,7 +14,8 @@ import {
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
 
 const childParams = z.strictObject({ childId: z.uuid() });
-const isoDate = z.iso.date('Use YYYY-MM-DD');
+// The format admits year 0000, which no calendar (nor PostgreSQL) has.
+const isoDate = z.iso.date('Use YYYY-MM-DD').refine((d) => d >= '0001-01-01', 'There is no year 0');
 const pinSchema = z.string().regex(/^\d{4,6}$/, '4 to 6 digits');
 const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM (24 h)');
 

@@ -257,6 +257,8 @@ describe('bad input: 4xx problem+json, never 500, nothing written', () => {
     ['a missing birth date', { name: 'Al' }, 400, 'validation_failed'],
     ['a mistyped birth date', { name: 'Al', birthDate: 20160101 }, 400, 'validation_failed'],
     ['an impossible date', { name: 'Al', birthDate: '2016-02-31' }, 400, 'validation_failed'],
+    // Matches YYYY-MM-DD, but there is no year 0 (PostgreSQL refused it: 500).
+    ['year 0', { name: 'Al', birthDate: '0000-01-01' }, 400, 'validation_failed'],
     [
       'a mistyped interests list',
       { name: 'Al', birthDate: '2016-01-01', interests: 'space' },
