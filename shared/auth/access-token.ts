@@ -7,6 +7,7 @@ import { AppError } from '../errors.ts';
 import type { Principal } from './principal.ts';
 
 const ACCESS_TOKEN_TYP = 'at+jwt';
+export const INVALID_ACCESS_TOKEN_DETAIL = 'The access token is invalid or expired';
 
 interface KeyRing {
   signing: { kid: string; alg: string; key: CryptoKey };
@@ -99,7 +100,7 @@ export async function verifyAccessToken(token: string): Promise<Principal> {
     }
     throw new Error('unknown token kind');
   } catch (err) {
-    throw new AppError('invalid_token', 'The access token is invalid or expired', { cause: err });
+    throw new AppError('invalid_token', INVALID_ACCESS_TOKEN_DETAIL, { cause: err });
   }
 }
 

@@ -229,9 +229,11 @@ function applyCors(req: Request, res: Response): boolean {
 }
 
 async function authenticate(req: Request, mode: AuthMode): Promise<Principal | null> {
+  // Public routes never look at the header: an app that attaches its (possibly expired)
+  // access token to every call must still be able to refresh it or sign in again.
+  if (mode === 'public') return null;
   const header = req.header('authorization');
   if (!header) {
-    if (mode === 'public') return null;
     throw new AppError('unauthenticated', 'Sign in to use this route');
   }
   // The scheme is case-insensitive (RFC 9110 section 11.1).
