@@ -1,8 +1,8 @@
 // The parents function: profile, settings merge, time zones, export, account deletion.
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import pg from 'pg';
 import request from 'supertest';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { watchQueryOverlaps } from '../helpers/pg-overlaps.ts';
 import '../../functions/auth/index.ts';
 import '../../functions/children/index.ts';
 import '../../functions/parents/index.ts';
@@ -122,32 +122,15 @@ describe('happy paths', () => {
 
   it('exports without queueing a query on a busy connection (refused from pg 9)', async () => {
     const { parent } = await createFamily();
-    const inFlight = new Map<pg.Client, number>();
-    let calls = 0;
-    let overlaps = 0;
-    const original = pg.Client.prototype.query;
-    const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
-      this: pg.Client,
-      ...args: unknown[]
-    ) {
-      calls++;
-      if ((inFlight.get(this) ?? 0) > 0) overlaps++;
-      const result = (original as (...a: unknown[]) => unknown).apply(this, args);
-      if (result instanceof Promise) {
-        inFlight.set(this, (inFlight.get(this) ?? 0) + 1);
-        const done = () => inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
-        result.then(done, done);
-      }
-      return result as never;
-    });
+    const watch = watchQueryOverlaps();
     try {
       const res = await api().get('/me/export').set(as(parent.accessToken));
       expect(res.status).toBe(200);
     } finally {
-      spy.mockRestore();
+      watch.stop();
     }
-    expect(calls).toBeGreaterThan(10);
-    expect(overlaps).toBe(0);
+    expect(watch.calls()).toBeGreaterThan(10);
+    expect(watch.overlaps()).toBe(0);
   });
 
   it('deletes the account: parent and children soft-deleted, every token revoked, sign-in refused', async () => {

@@ -1,9 +1,9 @@
 // Queueing a query on a pg client that is still running one is deprecated and refused from
 // pg 9. Transactions run on one client, so the learning loop must await each query in turn.
 import { getTestServer } from '@google-cloud/functions-framework/testing';
-import pg from 'pg';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchQueryOverlaps } from '../helpers/pg-overlaps.ts';
 import '../../functions/topics/index.ts';
 import '../../functions/conversations/index.ts';
 import '../../functions/dashboard/index.ts';
@@ -22,24 +22,7 @@ describe('one query at a time per connection', () => {
     const family = await createLearner(db.pool);
     const child = { authorization: `Bearer ${family.childToken}` };
     const parent = { authorization: `Bearer ${family.parent.accessToken}` };
-    const inFlight = new Map<pg.Client, number>();
-    let calls = 0;
-    let overlaps = 0;
-    const original = pg.Client.prototype.query;
-    const spy = vi.spyOn(pg.Client.prototype, 'query').mockImplementation(function (
-      this: pg.Client,
-      ...args: unknown[]
-    ) {
-      calls++;
-      if ((inFlight.get(this) ?? 0) > 0) overlaps++;
-      const result = (original as (...a: unknown[]) => unknown).apply(this, args);
-      if (result instanceof Promise) {
-        inFlight.set(this, (inFlight.get(this) ?? 0) + 1);
-        const done = () => inFlight.set(this, (inFlight.get(this) ?? 1) - 1);
-        result.then(done, done);
-      }
-      return result as never;
-    });
+    const watch = watchQueryOverlaps();
     try {
       const constellation = await request(getTestServer('topics'))
         .get(`/children/${family.childId}/constellation`)
@@ -62,9 +45,9 @@ describe('one query at a time per connection', () => {
         .set(parent);
       expect(overview.status).toBe(200);
     } finally {
-      spy.mockRestore();
+      watch.stop();
     }
-    expect(calls).toBeGreaterThan(20);
-    expect(overlaps).toBe(0);
+    expect(watch.calls()).toBeGreaterThan(20);
+    expect(watch.overlaps()).toBe(0);
   });
 });
