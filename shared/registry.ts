@@ -2,7 +2,9 @@
 // Terraform manifest all read it, so none of them can drift from the others.
 // Pure data: importing it must stay free (no SDKs, no I/O).
 
-export type FunctionKind = 'http' | 'job';
+/** http: public HTTPS; job: Cloud Scheduler -> Pub/Sub topic; event: a Pub/Sub push
+ * subscription on an existing topic (dead-lettered, terraform/notifications.tf). */
+export type FunctionKind = 'http' | 'job' | 'event';
 
 export interface FunctionSpec {
   /** Function name, functions-framework target and URL segment (`/<name>` locally). */
@@ -19,6 +21,8 @@ export interface FunctionSpec {
   readonly maxInstances: number;
   /** Jobs only: Cloud Scheduler cron and its time zone. */
   readonly schedule?: { readonly cron: string; readonly timeZone: string };
+  /** Event functions only: the Pub/Sub topic whose messages they receive. */
+  readonly topic?: string;
 }
 
 const http = (
@@ -56,6 +60,24 @@ const job = (
   schedule: { cron, timeZone: 'Etc/UTC' },
 });
 
+const event = (
+  name: string,
+  description: string,
+  topic: string,
+  timeoutSeconds = 120,
+): FunctionSpec => ({
+  name,
+  kind: 'event',
+  source: `functions/${name}/index.ts`,
+  description,
+  memory: '512Mi',
+  timeoutSeconds,
+  concurrency: 20,
+  minInstances: 0,
+  maxInstances: 10,
+  topic,
+});
+
 export const functionRegistry: readonly FunctionSpec[] = [
   http('health', 'Liveness and database readiness'),
   http('auth', 'Signup, login, Google and Apple sign-in, refresh, logout', { memory: '512Mi' }),
@@ -78,10 +100,18 @@ export const functionRegistry: readonly FunctionSpec[] = [
   job('streak-reset', 'Freeze or reset streaks of families whose local day ended', '5 * * * *'),
   job('cognitive-scoring', 'Nightly cognitive metrics per recently active child', '0 2 * * *', 900),
   job('data-retention', 'Retention schedule enforcement and birthday age groups', '0 3 * * *'),
+  job(
+    'weekly-digest',
+    'Weekly digest email at Sunday 18:00 in each family time zone',
+    '10 * * * *',
+  ),
+  job('streak-reminders', 'Push at 18:00 local for streaks not yet kept today', '0 * * * *'),
+  event('alert-delivery', 'Parent alerts by push (FCM) and email (SMTP)', 'parent-alerts'),
 ];
 
 export const httpFunctions = functionRegistry.filter((f) => f.kind === 'http');
 export const jobFunctions = functionRegistry.filter((f) => f.kind === 'job');
+export const eventFunctions = functionRegistry.filter((f) => f.kind === 'event');
 
 export function findFunction(name: string): FunctionSpec | undefined {
   return functionRegistry.find((f) => f.name === name);
