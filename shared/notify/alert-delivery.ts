@@ -11,7 +11,7 @@
 //     skipped by the log); after the subscription's last attempt the message is dead-lettered.
 import type pg from 'pg';
 import { config } from '../config.ts';
-import type { Logger } from '../log.ts';
+import { type Logger, logger } from '../log.ts';
 import { type DeliveryOutcome, deliverOnce } from './delivery-log.ts';
 import { type PushSender, pushSender } from './fcm.ts';
 import { alertCategory, escapeHtml, firstName, localTime } from './format.ts';
@@ -248,7 +248,7 @@ export async function deliverAlert(
 
   const inFlight = report.email === 'in_flight' || Object.values(report.push).includes('in_flight');
   if (failures.length > 0 || inFlight) {
-    deps.log?.warn('alert delivery incomplete; will be retried', {
+    (deps.log ?? logger).warn('alert delivery incomplete; will be retried', {
       alertId,
       failures: failures.map((f) => (f instanceof Error ? `${f.name}: ${f.message}` : String(f))),
       inFlight,

@@ -77,8 +77,8 @@ export async function settleDelivery(
 ): Promise<void> {
   await db.query(
     `UPDATE notification_deliveries
-        SET status = $2,
-            sent_at = CASE WHEN $2 = 'sent' THEN NOW() ELSE sent_at END,
+        SET status = $2::varchar,
+            sent_at = CASE WHEN $2::varchar = 'sent' THEN NOW() ELSE sent_at END,
             claimed_until = NULL,
             last_error = $3
       WHERE dedupe_key = $1`,
