@@ -68,7 +68,7 @@ export async function startMailCatcher(
           return;
         }
         const raw = Buffer.concat(chunks);
-        simpleParser(raw)
+        simpleParser(raw, { keepCidLinks: true })
           .then((parsed) => {
             const headers: Record<string, string> = {};
             for (const line of parsed.headerLines) {

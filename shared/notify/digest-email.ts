@@ -67,7 +67,7 @@ function childSection(child: ChildWeek, index: number): string {
         <mj-text font-size="14px" color="#374151" padding="8px 0 0"><b>Topics explored:</b> ${topics}</mj-text>
         <mj-text font-size="14px" color="#374151" padding="8px 0 0"><b>Badges:</b> ${badges}</mj-text>
         <mj-text font-size="14px" color="#374151" padding="8px 0 0"><b>Thinking skills (last 4 weeks):</b></mj-text>
-        <mj-table font-size="14px" color="#374151" padding="4px 0 8px">${trend}</mj-table>
+        <mj-table font-size="14px" color="#374151" padding="4px 0 8px" width="auto">${trend}</mj-table>
       </mj-column>
     </mj-section>`;
 }
