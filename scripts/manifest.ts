@@ -21,6 +21,8 @@ export interface ManifestFunction {
   min_instances: number;
   max_instances: number;
   schedule: { cron: string; time_zone: string } | null;
+  /** Event functions: the Pub/Sub topic their push subscription reads. */
+  topic: string | null;
 }
 
 export interface Manifest {
@@ -45,6 +47,7 @@ export function buildManifest(registry: readonly FunctionSpec[] = functionRegist
       schedule: spec.schedule
         ? { cron: spec.schedule.cron, time_zone: spec.schedule.timeZone }
         : null,
+      topic: spec.topic ?? null,
     })),
   };
 }
