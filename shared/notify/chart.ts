@@ -1,15 +1,17 @@
 // The digest's chart: minutes per day for each child, as grouped bars. Built as SVG by hand
 // (no charting library: the shapes are few and their layout is ours) and turned into a PNG
-// on the server with resvg, so every mail client shows the same picture. The font ships with
-// the code (dejavu-fonts-ttf): the runtime image is not guaranteed to have any.
+// on the server with resvg, so every mail client shows the same picture. The font (DejaVu Sans,
+// free licence in fonts/LICENSE) ships next to this file and is copied into the function's
+// bundle: the runtime image is not guaranteed to have any font.
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ChildWeek } from './digest-data.ts';
 import { escapeHtml } from './format.ts';
 
 export const SERIES_COLOURS = ['#6366f1', '#f59e0b', '#10b981', '#ec4899'] as const;
 const FONT_FILES = [
-  new URL('../../node_modules/dejavu-fonts-ttf/ttf/DejaVuSans.ttf', import.meta.url),
-  new URL('../../node_modules/dejavu-fonts-ttf/ttf/DejaVuSans-Bold.ttf', import.meta.url),
+  new URL('./fonts/DejaVuSans.ttf', import.meta.url),
+  new URL('./fonts/DejaVuSans-Bold.ttf', import.meta.url),
 ];
 const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
@@ -81,12 +83,16 @@ export function chartSvg(children: readonly Pick<ChildWeek, 'firstName' | 'days'
 
 /** PNG at twice the SVG's size (sharp on high-density screens). */
 export async function renderChartPng(svg: string): Promise<Buffer> {
+  const fontFiles = FONT_FILES.map((u) => fileURLToPath(u));
+  // resvg silently draws no text without its font: a chart without labels must not go out.
+  const missing = fontFiles.filter((f) => !existsSync(f));
+  if (missing.length > 0) throw new Error(`chart font missing: ${missing.join(', ')}`);
   const { Resvg } = await import('@resvg/resvg-js');
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'width', value: CHART_WIDTH * 2 },
     font: {
       loadSystemFonts: false,
-      fontFiles: FONT_FILES.map((u) => fileURLToPath(u)),
+      fontFiles,
       defaultFontFamily: 'DejaVu Sans',
     },
   });
