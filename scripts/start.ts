@@ -67,6 +67,13 @@ async function main(): Promise<void> {
     if (catcher && mailPages && url.pathname.startsWith('/dev/mail')) {
       if (mailPages(catcher, url.pathname, res)) return;
     }
+    // Jobs run in this process (the embedded database admits one process): POST
+    // /dev/jobs/<name>?at=<ISO time> or ?date=YYYY-MM-DD, as Cloud Scheduler would trigger them.
+    const job = /^\/dev\/jobs\/([a-z-]+)$/.exec(url.pathname);
+    if (job && req.method === 'POST') {
+      void runJobLocally(job[1] ?? '', url.searchParams, res);
+      return;
+    }
     const [, name = '', ...rest] = url.pathname.split('/');
     const target = servers.get(name);
     if (!target) {
@@ -96,6 +103,34 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+}
+
+async function runJobLocally(
+  name: string,
+  params: URLSearchParams,
+  res: http.ServerResponse,
+): Promise<void> {
+  const reply = (status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  try {
+    const { jobRunners } = await import('../shared/jobs/index.ts');
+    const { jobPayloadSchema } = await import('../shared/runtime/job.ts');
+    const runner = jobRunners[name];
+    if (!runner) return reply(404, { error: 'unknown job', jobs: Object.keys(jobRunners) });
+    const payload = jobPayloadSchema.safeParse(Object.fromEntries(params));
+    if (!payload.success) return reply(400, { error: 'give date=YYYY-MM-DD or at=<ISO time>' });
+    const { date, at } = payload.data;
+    const report = await runner(await getPool(), {
+      log: logger.child({ job: name }),
+      ...(date ? { date } : {}),
+      ...(at ? { at: new Date(at) } : {}),
+    });
+    reply(200, { job: name, ...report });
+  } catch (err) {
+    reply(500, { job: name, error: err instanceof Error ? err.message : String(err) });
+  }
 }
 
 main().catch((err: unknown) => {
