@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRADUATION_ALERT_REASON, runDataRetention } from '../../shared/jobs/data-retention.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { ensureMonthlyPartitions } from '../helpers/partitions.ts';
 import { insertChild, insertParent, insertStreak, tableCounts } from './fixtures.ts';
 
 const log = createLogger({ test: 'data-retention' });
@@ -70,10 +71,8 @@ async function alert(parentId: string, childId: string, createdAt: string, readA
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  for (const month of ['2024-10-01', '2025-01-01'])
-    await q(`SELECT create_monthly_partition('daily_activity', $1)`, [month]);
-  for (const month of ['2025-10-01', '2025-12-01'])
-    await q(`SELECT create_monthly_partition('messages', $1)`, [month]);
+  // Rows below are dated from 2024-10 up to a month after AT, whatever today is.
+  await ensureMonthlyPartitions(db.pool, '2024-10-01', '2026-12-31');
 
   // A family deleted 36 days ago: past the 30-day grace period.
   ids.parentDue = await insertParent(db.pool, { timezone: 'Pacific/Kiritimati' });
