@@ -127,7 +127,11 @@ beforeAll(async () => {
     birthDate: '2010-01-01',
     ageGroup: 'mind_masters',
   });
-  ids.liveChild = await insertChild(db.pool, other, { birthDate: '2016-05-05' });
+  // Its group as of AT (10 years old), not as of today: from 2027-05-05 today's would differ.
+  ids.liveChild = await insertChild(db.pool, other, {
+    birthDate: '2016-05-05',
+    ageGroup: 'curious_explorers',
+  });
 
   await refreshToken(ids.live, 'expired-15d', '2026-11-10T00:00:00Z', null); // due
   await refreshToken(ids.live, 'expired-5d', '2026-11-20T00:00:00Z', null);
