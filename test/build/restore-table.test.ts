@@ -114,7 +114,7 @@ describe('scripts/restore-table --dry-run', () => {
         '--dry-run',
       ]).stderr,
     ).toContain('older than the 7 days');
-  });
+  }, 90_000); // four script starts (tsx each): slow on a loaded 2-core machine
 });
 
 describe('the database steps, run for real', () => {
