@@ -7,9 +7,10 @@ import { z } from 'zod';
 import { getPool } from '../../shared/db/client.ts';
 import { errorFields, logger } from '../../shared/log.ts';
 import { deliverAlert } from '../../shared/notify/alert-delivery.ts';
+import { idSchema } from '../../shared/runtime/ids.ts';
 import type { PubsubMessagePublishedData } from '../../shared/runtime/job.ts';
 
-const alertMessage = z.object({ alertId: z.uuid() });
+const alertMessage = z.object({ alertId: idSchema });
 
 export async function handleAlertEvent(
   event: CloudEvent<PubsubMessagePublishedData>,

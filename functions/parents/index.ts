@@ -17,6 +17,7 @@ import { listDevices, registerDevice, removeDevice } from '../../shared/notify/d
 import { escapeHtml } from '../../shared/notify/format.ts';
 import { unsubscribe, verifyUnsubscribeToken } from '../../shared/notify/unsubscribe.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
+import { idSchema } from '../../shared/runtime/ids.ts';
 
 const SETTING_LABEL = {
   email_digest: 'the weekly digest email',
@@ -89,7 +90,7 @@ export const parents = defineHttpFunction('parents', [
     method: 'DELETE',
     path: '/me/devices/:deviceId',
     auth: 'parent',
-    params: z.object({ deviceId: z.uuid() }),
+    params: z.object({ deviceId: idSchema }),
     handler: async (ctx) => {
       await removeDevice(ctx.principal.parentId, ctx.params.deviceId);
       return respond(204);
