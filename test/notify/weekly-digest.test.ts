@@ -156,12 +156,23 @@ describe('the digest of a family with two children', () => {
     expect(mail.html).toContain('Unsubscribe from the weekly digest');
   });
 
-  it('renders in headless Chromium with the chart and every section visible', async () => {
+  it('renders in headless Chromium with the chart and every section visible', {
+    timeout: 120_000,
+  }, async () => {
     // Not skippable: CI installs Debian's chromium (apt-get install -y chromium).
     expect(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`).toBe(true);
     const { chromium } = await import('playwright-core');
+    // The browser runs on the real clock: CI's shifted-clock runs preload libfaketime into
+    // this process, and Chromium hangs under it. Rendering does not depend on the date.
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(
+        (e): e is [string, string] => e[1] !== undefined && !/^(LD_PRELOAD|FAKETIME)/.test(e[0]),
+      ),
+    );
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
+      env,
+      timeout: 60_000,
       headless: true,
       args: [
         '--headless',
