@@ -321,6 +321,37 @@ describe('failures', () => {
   });
 });
 
+describe('an instance that died mid-send', () => {
+  it('leaves a claim that another instance takes over once its lease expired (a safety alert is never lost)', async () => {
+    const f = await family();
+    const alertId = await insertAlert(db.pool, {
+      parentId: f.parentId,
+      childId: f.childId,
+      severity: 'high',
+      reason: 'self_harm_signal',
+    });
+    // What a crashed instance leaves: the email claimed, never settled.
+    await db.pool.query(
+      `INSERT INTO notification_deliveries (parent_id, dedupe_key, kind, channel, status, attempts, claimed_until)
+       VALUES ($1, $2, 'alert', 'email', 'sending', 1, $3)`,
+      [f.parentId, `alert:${alertId}:email`, new Date(Date.now() + 60_000)],
+    );
+    // While the lease runs, a redelivery must not send it twice: it asks to be retried.
+    await expect(deliverAlert(db.pool, alertId)).rejects.toBeInstanceOf(AlertDeliveryIncomplete);
+    expect(mailsTo(f.parent.email)).toHaveLength(0);
+    expect(pushesTo(f.phone.token)).toHaveLength(1); // the other targets went out meanwhile
+    await db.pool.query(
+      `UPDATE notification_deliveries SET claimed_until = NOW() - INTERVAL '1 second' WHERE dedupe_key = $1`,
+      [`alert:${alertId}:email`],
+    );
+    await deliverAlert(db.pool, alertId);
+    expect(mailsTo(f.parent.email)).toHaveLength(1);
+    expect(pushesTo(f.phone.token)).toHaveLength(1);
+    const email = (await deliveries(db.pool, f.parentId)).find((d) => d.channel === 'email');
+    expect(email).toMatchObject({ status: 'sent', attempts: 2 });
+  });
+});
+
 describe('end to end', () => {
   it("a child's danger message reaches the parent's inbox and phone within 60 s, without the child's words", async () => {
     const f = await family();

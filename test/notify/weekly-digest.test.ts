@@ -311,6 +311,19 @@ describe('who gets a digest and when', () => {
     for (const f of [off, deleted, childless]) expect(mailsTo(f.parent.email)).toHaveLength(0);
   });
 
+  it('does not resend a digest whose sender died mid-send (at most one per week)', async () => {
+    const f = await familyIn('UTC');
+    const sunday = addDays(WEEK_END, -21);
+    await db.pool.query(
+      `INSERT INTO notification_deliveries (parent_id, dedupe_key, kind, channel, status, attempts, claimed_until)
+       VALUES ($1, $2, 'digest', 'email', 'sending', 1, NOW() - INTERVAL '1 hour')`,
+      [f.parent.id, digestKey(f.parent.id, sunday)],
+    );
+    await run(zonedInstant('UTC', sunday, 18 * 60 + 10));
+    await run(zonedInstant('UTC', sunday, 19 * 60 + 10));
+    expect(mailsTo(f.parent.email)).toHaveLength(0);
+  });
+
   it('reaches families at both ends of the world at their own Sunday 18:00', async () => {
     const east = await familyIn('Pacific/Kiritimati'); // UTC+14
     const west = await familyIn('Pacific/Pago_Pago'); // UTC-11
