@@ -391,8 +391,9 @@ export function buildFunction(
 export function buildMigrate(outDir = defaultOutDir): Promise<BundleResult> {
   return bundle({
     name: 'migrate',
-    // index.mjs is the migration CLI (`up`, `status`...); grants.mjs runs after it.
-    entries: { index: 'scripts/db.ts', grants: 'scripts/db-grants.ts' },
+    // index.mjs is the migration CLI (`up`, `status`...); grants.mjs and seed.mjs (the
+    // idempotent catalogue and sparks seed) run after it in the migrate job.
+    entries: { index: 'scripts/db.ts', grants: 'scripts/db-grants.ts', seed: 'scripts/seed.ts' },
     dir: path.join(outDir, 'migrate'),
     zip: false,
   });
