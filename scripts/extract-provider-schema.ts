@@ -118,7 +118,12 @@ async function extractType(libDir: string): Promise<BlockSchema> {
   const top = /\n {4}synthesizeHclAttributes\(\) \{([\s\S]*?)\n {4}\}\n/.exec(js)?.[1];
   if (!top || !decl.resourceClass) throw new Error(`No resource class in ${libDir}`);
 
-  const build = (attrs: Attr[], iface: string, outputClass: string, seen: string[]): BlockSchema => {
+  const build = (
+    attrs: Attr[],
+    iface: string,
+    outputClass: string,
+    seen: string[],
+  ): BlockSchema => {
     const optional = decl.interfaces.get(iface) ?? new Map<string, boolean>();
     const schema: BlockSchema = { arguments: {}, blocks: {}, computed: [] };
     for (const a of attrs) {
@@ -149,7 +154,9 @@ async function extractType(libDir: string): Promise<BlockSchema> {
 }
 
 /** Resource and data source types declared in terraform/*.tf. */
-export async function usedTypes(dir = terraformDir): Promise<{ resources: string[]; data: string[] }> {
+export async function usedTypes(
+  dir = terraformDir,
+): Promise<{ resources: string[]; data: string[] }> {
   const resources = new Set<string>();
   const data = new Set<string>();
   for (const file of (await readdir(dir)).filter((f) => f.endsWith('.tf'))) {

@@ -27,7 +27,7 @@ const metaArguments = new Set([
 const otherProviders = ['random_password'];
 
 /** Problems of one block body against its schema, each prefixed with where it is. */
-export function checkBlock(body: Hcl, schema: BlockSchema, where: string, top = false): string[] {
+function checkBlock(body: Hcl, schema: BlockSchema, where: string, top = false): string[] {
   const problems: string[] = [];
   const written = new Set<string>();
   const nested = (name: string, bodies: Hcl[]) => {
@@ -125,7 +125,9 @@ describe('every block in terraform/*.tf against the provider schema', () => {
         'sample: required database_version missing',
       ]),
     );
-    expect(checkBlock({ settings: [{}] }, sql, 's', true)).toContain('s.settings[0]: required tier missing');
+    expect(checkBlock({ settings: [{}] }, sql, 's', true)).toContain(
+      's.settings[0]: required tier missing',
+    );
   });
 
   it('has no unknown argument or block, no missing required one, nothing computed set', () => {
