@@ -163,6 +163,26 @@ describe('operations inside the VPC', () => {
     60_000,
   );
 
+  it('run only files the build writes into dist/migrate/', async () => {
+    const { buildMigrate } = await import('../../scripts/build.ts');
+    const out = await mkdtemp(path.join(tmpdir(), 'migrate-bundle-'));
+    try {
+      const bundle = await buildMigrate(out);
+      const jobs = mod.locals.operations_jobs as Record<string, { script: string }>;
+      const named = Object.values(jobs).flatMap((j) =>
+        [...j.script.matchAll(/migrate\/(\w+\.mjs)/g)].map((m) => m[1] ?? ''),
+      );
+      expect(named.sort()).toEqual(['grants.mjs', 'index.mjs', 'restore.mjs', 'seed.mjs']);
+      for (const file of named) {
+        await expect(readFile(path.join(bundle.dir, file), 'utf8'), file).resolves.toContain('');
+      }
+      // The seed reads its catalogue and spark bank next to the bundle.
+      expect(bundle.assets).toContain('prisma/seed');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('run table restores as a Cloud Run job on the VPC connector, as the migrator', () => {
     const job = resource(mod, 'google_cloud_run_v2_job', 'restore');
     const tpl = job.template[0].template[0];
