@@ -40,8 +40,9 @@ const http = (
   timeoutSeconds: 30,
   concurrency: 40,
   minInstances: 0,
-  // 2 connections serve far more requests than one vCPU of Node can produce (a request holds
-  // one for about a millisecond, docs/CAPACITY.md); instances are capped per function below.
+  // The database's 2 vCPUs, not connections, bind first (docs/CAPACITY.md: a request costs
+  // 1-22 ms of PostgreSQL CPU); 2 connections keep one instance's vCPU busy. Max instances x
+  // pool, over all functions, must fit max_connections (test/terraform/connection-budget).
   maxInstances: 2,
   dbPoolMax: 2,
   ...overrides,
