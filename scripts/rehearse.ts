@@ -443,7 +443,6 @@ async function main(): Promise<void> {
   const common = {
     NODE_ENV: 'production',
     LOG_LEVEL: 'info',
-    DB_POOL_MAX: '5',
     REDIS_URL: redisUrl,
     RATE_LIMIT_KEY_PREFIX: `${keyPrefix}rl:`,
     CACHE_KEY_PREFIX: `${keyPrefix}cache:`,
@@ -466,7 +465,8 @@ async function main(): Promise<void> {
     const instance = startFunction(
       name,
       spec.kind,
-      spec.kind === 'http' ? httpEnv : jobEnv,
+      // Each function's pool size is the registry's, as Terraform sets it.
+      { ...(spec.kind === 'http' ? httpEnv : jobEnv), DB_POOL_MAX: String(spec.dbPoolMax) },
       await freePort(),
     );
     running.set(name, instance);
