@@ -87,10 +87,11 @@ const event = (
   description,
   memory: '512Mi',
   timeoutSeconds,
-  // Deliveries wait on SMTP and FCM, not on the database: a few short statements each.
+  // Deliveries wait on SMTP and FCM, not on the database: a few short statements each, so
+  // one instance with 20 concurrent deliveries on 2 connections covers a burst of alerts.
   concurrency: 20,
   minInstances: 0,
-  maxInstances: 2,
+  maxInstances: 1,
   dbPoolMax: 2,
   topic,
 });
@@ -125,12 +126,20 @@ export const functionRegistry: readonly FunctionSpec[] = [
   // leaves a 23x margin, so it needs no split.
   job('cognitive-scoring', 'Nightly cognitive metrics per recently active child', '0 2 * * *'),
   job('data-retention', 'Retention schedule enforcement and birthday age groups', '0 3 * * *'),
-  job(
-    'weekly-digest',
-    'Weekly digest email at Sunday 18:00 in each family time zone',
-    '10 * * * *',
-  ),
-  job('streak-reminders', 'Push at 18:00 local for streaks not yet kept today', '0 * * * *'),
+  // The lock's session plus one connection its senders share (they wait on SMTP, not SQL).
+  {
+    ...job(
+      'weekly-digest',
+      'Weekly digest email at Sunday 18:00 in each family time zone',
+      '10 * * * *',
+    ),
+    dbPoolMax: 2,
+  },
+  // Everything runs on the lock's session.
+  {
+    ...job('streak-reminders', 'Push at 18:00 local for streaks not yet kept today', '0 * * * *'),
+    dbPoolMax: 1,
+  },
   event('alert-delivery', 'Parent alerts by push (FCM) and email (SMTP)', 'parent-alerts'),
 ];
 
