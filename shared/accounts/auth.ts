@@ -52,7 +52,11 @@ async function issueSession(
   client: ClientInfo,
 ): Promise<Session> {
   const refresh = await insertRefreshToken(tx, row.id, client);
-  const access = await issueAccessToken({ kind: 'parent', parentId: row.id });
+  const access = await issueAccessToken({
+    kind: 'parent',
+    parentId: row.id,
+    sessionId: refresh.familyId,
+  });
   return {
     accessToken: access.token,
     tokenType: 'Bearer',
@@ -206,7 +210,11 @@ export async function refresh(refreshToken: string, client: ClientInfo): Promise
   const familyId = await familyOf(refreshToken);
   if (familyId) await (await rateLimits()).consume('refreshPerFamily', familyId);
   const rotated = await rotateRefreshToken(refreshToken, client);
-  const access = await issueAccessToken({ kind: 'parent', parentId: rotated.parentId });
+  const access = await issueAccessToken({
+    kind: 'parent',
+    parentId: rotated.parentId,
+    sessionId: rotated.familyId,
+  });
   return {
     accessToken: access.token,
     tokenType: 'Bearer',

@@ -1,18 +1,32 @@
 import { gzipSync } from 'node:zlib';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { issueAccessToken } from '../../shared/auth/access-token.ts';
 import { ConfigError, parseConfig, resetConfigForTests } from '../../shared/config.ts';
 import { AppError } from '../../shared/errors.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
+import type { TestDatabase } from '../helpers/db.ts';
+import {
+  createParent,
+  setupAccountsTest,
+  type TestParent,
+  teardownAccountsTest,
+} from '../helpers/factories.ts';
 
 const FN = 'runtime-under-test';
 const CHILD_ID = '7d0f1c1e-0b7c-4a67-9c39-1f8f2a2f5c11';
-const PARENT_ID = '1b8f7c56-3e1a-4a8e-9f3b-2b9c1c0e6a22';
+// Parent routes check the token's sign-in is live: a real parent in a real database.
+let db: TestDatabase;
+let parent: TestParent;
+let PARENT_ID: string;
+afterAll(async () => teardownAccountsTest(db));
 
-beforeAll(() => {
+beforeAll(async () => {
+  db = await setupAccountsTest();
+  parent = await createParent();
+  PARENT_ID = parent.id;
   defineHttpFunction(FN, [
     route({
       method: 'POST',
@@ -193,14 +207,14 @@ describe('HTTP runtime', () => {
   });
 
   it('admits a parent token', async () => {
-    const { token } = await issueAccessToken({ kind: 'parent', parentId: PARENT_ID });
+    const token = parent.accessToken;
     const res = await request(server()).get('/parent-only').set('authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ parentId: PARENT_ID });
   });
 
   it('reads the auth scheme case-insensitively (RFC 9110), as clients send it', async () => {
-    const { token } = await issueAccessToken({ kind: 'parent', parentId: PARENT_ID });
+    const token = parent.accessToken;
     for (const scheme of ['bearer', 'BEARER']) {
       const res = await request(server())
         .get('/parent-only')
@@ -210,7 +224,7 @@ describe('HTTP runtime', () => {
   });
 
   it('marks responses no-store (tokens, personal data) unless the handler says otherwise', async () => {
-    const { token } = await issueAccessToken({ kind: 'parent', parentId: PARENT_ID });
+    const token = parent.accessToken;
     const ok = await request(server()).get('/parent-only').set('authorization', `Bearer ${token}`);
     expect(ok.headers['cache-control']).toBe('no-store');
     const problem = await request(server()).get('/parent-only');
