@@ -5,6 +5,7 @@
 //   npm run db:rollback                revert the last migration with its down.sql
 //   npm run db:reset                   drop everything and re-apply (never in production)
 import pg from 'pg';
+import { keepAliveOnError } from '../shared/db/resilience.ts';
 import { config } from '../shared/config.ts';
 import {
   MigrationError,
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
     throw new MigrationError('db:reset refuses to run with NODE_ENV=production');
   }
   const client = new pg.Client({ connectionString: cfg.DATABASE_URL });
+  // A backend terminated mid-run must fail this command, not crash it with an unhandled event.
+  keepAliveOnError(client);
   await client.connect();
   const started = performance.now();
   try {

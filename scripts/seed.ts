@@ -2,6 +2,7 @@
 // brain sparks starting at the given date (default: today, UTC). Safe to run any number of
 // times; prints one JSON line saying what changed.
 import pg from 'pg';
+import { keepAliveOnError } from '../shared/db/resilience.ts';
 import { config } from '../shared/config.ts';
 import { seedDatabase } from '../shared/db/seed.ts';
 
@@ -10,6 +11,8 @@ async function main(): Promise<void> {
   const { DATABASE_URL } = config();
   if (!DATABASE_URL) throw new Error('DATABASE_URL is not set');
   const client = new pg.Client({ connectionString: DATABASE_URL });
+  // A backend terminated mid-run must fail this command, not crash it with an unhandled event.
+  keepAliveOnError(client);
   await client.connect();
   const started = performance.now();
   try {

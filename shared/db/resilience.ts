@@ -219,3 +219,22 @@ export function logFailure(err: unknown, message: string): void {
   if (isUnavailable(err)) reportUnavailable('database', err);
   else logger.error(message, errorFields(err));
 }
+
+/**
+ * Lifts the request bounds on a connection that runs long work on purpose (a job, the
+ * migrator): a long statement, or waiting for a lock, is normal there. Release the client
+ * with `release(true)` afterwards so no request inherits the lifted bounds.
+ */
+export async function liftRequestBounds(
+  client: pg.PoolClient,
+  statementTimeout: string,
+  queryTimeoutMs: number,
+): Promise<void> {
+  const params = (client as unknown as { connectionParameters?: { query_timeout?: number } })
+    .connectionParameters;
+  if (params) params.query_timeout = queryTimeoutMs;
+  await client.query(
+    "SELECT set_config('statement_timeout', $1, false), set_config('lock_timeout', '0', false)",
+    [statementTimeout],
+  );
+}
