@@ -5,7 +5,6 @@
 //   npm run db:rollback                revert the last migration with its down.sql
 //   npm run db:reset                   drop everything and re-apply (never in production)
 import pg from 'pg';
-import { keepAliveOnError } from '../shared/db/resilience.ts';
 import { config } from '../shared/config.ts';
 import {
   MigrationError,
@@ -15,6 +14,7 @@ import {
   resolveFailed,
   rollbackLast,
 } from '../shared/db/migrator.ts';
+import { keepAliveOnError } from '../shared/db/resilience.ts';
 
 async function main(): Promise<void> {
   const [command = 'up', ...rest] = process.argv.slice(2);

@@ -2,8 +2,8 @@
 // brain sparks starting at the given date (default: today, UTC). Safe to run any number of
 // times; prints one JSON line saying what changed.
 import pg from 'pg';
-import { keepAliveOnError } from '../shared/db/resilience.ts';
 import { config } from '../shared/config.ts';
+import { keepAliveOnError } from '../shared/db/resilience.ts';
 import { seedDatabase } from '../shared/db/seed.ts';
 
 async function main(): Promise<void> {

@@ -13,6 +13,7 @@ import {
   requireTimeZone,
   toParentView,
 } from './parents.ts';
+import { assertStrongPassword } from './password-policy.ts';
 import { burnVerification, hashSecret, verifySecret } from './passwords.ts';
 import { rateLimits } from './rate-limits.ts';
 import {
@@ -76,6 +77,7 @@ function mapParentInsertError(err: unknown): never {
 
 export async function signup(input: SignupInput, client: ClientInfo): Promise<Session> {
   await (await rateLimits()).consume('signupPerIp', client.ip ?? 'unknown');
+  await assertStrongPassword(input.password, { email: input.email, name: input.displayName });
   const timezone = input.timezone === undefined ? undefined : requireTimeZone(input.timezone);
   const passwordHash = await hashSecret(input.password);
   const id = randomUUID();
@@ -105,7 +107,9 @@ export async function login(
 ): Promise<Session> {
   const email = normalizeEmail(input.email);
   const limits = await rateLimits();
+  const emailAndClient = `${email}|${client.ip ?? 'unknown'}`;
   await limits.consume('loginPerIp', client.ip ?? 'unknown');
+  await limits.consume('loginPerEmailAndClient', emailAndClient);
   await limits.consume('loginPerEmail', email);
   // The password check (argon2, tens of ms) runs without holding a pooled connection.
   const { rows } = await query<ParentRow & { password_hash: string | null }>(
@@ -120,7 +124,8 @@ export async function login(
   if (!(await verifySecret(row.password_hash, input.password))) {
     throw new AppError('invalid_credentials', 'Wrong email or password');
   }
-  // A successful login does not count against the account's limit.
+  // Only failures count against the account's limits.
+  await limits.refund('loginPerEmailAndClient', emailAndClient);
   await limits.refund('loginPerEmail', email);
   return withTransaction(parentActor(row.id), async (tx) => {
     const { rows: updated } = await tx.query<ParentRow>(

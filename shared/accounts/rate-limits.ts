@@ -14,9 +14,16 @@ interface LimitSpec {
   durationSeconds: number;
 }
 
-/** Limits per key. PIN: 5 failures per 15 minutes (product rule), counted per child. */
+/**
+ * Limits per key. PIN: 5 failures per 15 minutes (product rule), counted per child.
+ * Login failures are counted per email and client address together (10 per 15 minutes): a
+ * stranger guessing from their own address stops only themselves, never the owner on another
+ * address. A slower ceiling per email (60 failures per hour, from any address) bounds a
+ * distributed guesser; reaching it takes many addresses and lasts at most the hour.
+ */
 export const limitSpecs = {
-  loginPerEmail: { points: 10, durationSeconds: 15 * 60 },
+  loginPerEmailAndClient: { points: 10, durationSeconds: 15 * 60 },
+  loginPerEmail: { points: 60, durationSeconds: 60 * 60 },
   loginPerIp: { points: 50, durationSeconds: 15 * 60 },
   signupPerIp: { points: 20, durationSeconds: 60 * 60 },
   pinFailuresPerChild: { points: 5, durationSeconds: 15 * 60 },

@@ -1,3 +1,4 @@
+import { type AddressInfo, connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
@@ -143,6 +144,79 @@ describe('HTTP runtime', () => {
       .send(`{"name": "${'x'.repeat(200 * 1024)}`);
     expectProblem(res, 413, 'payload_too_large');
   });
+
+  it.each([2, 20])(
+    'refuses a chunked %i MB body with 413 after reading at most ~100 KB of it',
+    async (mb) => {
+      const listening = server().listen(0, '127.0.0.1');
+      await new Promise((resolve) => listening.once('listening', resolve));
+      const { port } = listening.address() as AddressInfo;
+      try {
+        // A raw socket: it keeps reading the answer while it is still sending, as a real
+        // client on a real network sees an early 413.
+        const outcome = await new Promise<{ head: string; sentAtAnswer: number }>((resolve) => {
+          const socket = connect(port, '127.0.0.1');
+          const chunk = Buffer.alloc(64 * 1024, 'x');
+          const total = mb * 1024 * 1024;
+          let sent = 0;
+          let received = '';
+          let done = false;
+          const finish = () => {
+            if (done) return;
+            done = true;
+            socket.destroy();
+            resolve({ head: received, sentAtAnswer: sent });
+          };
+          socket.on('data', (d: Buffer) => {
+            received += d.toString();
+            if (received.includes('\r\n\r\n') && received.includes('payload_too_large')) finish();
+          });
+          socket.on('error', () => undefined);
+          socket.on('close', finish);
+          const pump = () => {
+            if (done || socket.destroyed) return;
+            if (sent >= total) {
+              socket.write('"}\r\n0\r\n\r\n');
+              return;
+            }
+            sent += chunk.length;
+            const ok = socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+            if (ok) setTimeout(pump, 1);
+            else socket.once('drain', () => setTimeout(pump, 1));
+          };
+          socket.write(
+            `POST /echo/${crypto.randomUUID()} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+          );
+          socket.write('a\r\n{"name": "\r\n');
+          pump();
+          setTimeout(finish, 30_000).unref();
+        });
+        expect(outcome.head).toMatch(/^HTTP\/1\.1 413/);
+        expect(outcome.head).toContain('payload_too_large');
+        // Answered long before the client finished sending: the rest was never read.
+        expect(outcome.sentAtAnswer).toBeLessThan(1024 * 1024);
+      } finally {
+        listening.close();
+      }
+    },
+    40_000,
+  );
+
+  it.each(['utf-7', 'utf-16le', 'iso-8859-1'])(
+    'refuses JSON in charset %s with 415 (UTF-8 only)',
+    async (charset) => {
+      const res = await request(server())
+        .post(`/echo/${crypto.randomUUID()}`)
+        .set('content-type', `application/json; charset=${charset}`)
+        .send(JSON.stringify({ name: 'Ada', count: 1 }));
+      expectProblem(res, 415, 'unsupported_media_type');
+      const utf8 = await request(server())
+        .post(`/echo/${crypto.randomUUID()}`)
+        .set('content-type', 'application/json; charset=UTF-8')
+        .send(JSON.stringify({ name: 'Ada', count: 1 }));
+      expect(utf8.status, JSON.stringify(utf8.body)).toBe(201);
+    },
+  );
 
   it('refuses compressed bodies (a small gzip can inflate to the 1 GB the framework allows)', async () => {
     const res = await request(server())
