@@ -185,7 +185,9 @@ export function hardenPool(pool: pg.Pool): pg.Pool {
   pool.on('connect', (client) => keepAliveOnError(client));
 
   type Callback = (err: Error | undefined, client?: pg.PoolClient, done?: () => void) => void;
-  const rawConnect = pool.connect.bind(pool) as (cb?: Callback) => Promise<pg.PoolClient> | void;
+  const rawConnect = pool.connect.bind(pool) as (
+    cb?: Callback,
+  ) => Promise<pg.PoolClient> | undefined;
   const connectWithRetry = async (): Promise<pg.PoolClient> => {
     const deadline = Date.now() + DB_LIMITS.fullServerRetryMs;
     for (let attempt = 0; ; attempt++) {

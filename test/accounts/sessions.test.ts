@@ -129,8 +129,7 @@ describe('sessions that end', () => {
     const after = await api('children').get(`/${child.id}`).set('authorization', bearer(kid));
     expect(after.status).toBe(401);
     expect(
-      (await api('children').get(`/${sibling.id}`).set('authorization', bearer(sib)))
-        .status,
+      (await api('children').get(`/${sibling.id}`).set('authorization', bearer(sib))).status,
     ).toBe(200);
     // A new session with the new PIN works.
     const fresh = await api('children')
@@ -140,7 +139,9 @@ describe('sessions that end', () => {
     expect(fresh.status).toBe(201);
     expect(
       (
-        await api('children').get(`/${child.id}`).set('authorization', bearer(fresh.body.accessToken))
+        await api('children')
+          .get(`/${child.id}`)
+          .set('authorization', bearer(fresh.body.accessToken))
       ).status,
     ).toBe(200);
   });
