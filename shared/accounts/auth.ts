@@ -20,6 +20,7 @@ import {
   type ClientInfo,
   familyOf,
   insertRefreshToken,
+  revokeAllForParent,
   revokeFamilyOfToken,
   rotateRefreshToken,
 } from './refresh-tokens.ts';
@@ -231,4 +232,47 @@ export async function refresh(refreshToken: string, client: ClientInfo): Promise
 
 export async function logout(refreshToken: string): Promise<void> {
   await revokeFamilyOfToken(refreshToken);
+}
+
+/**
+ * Changes the password of a signed-in parent. The current password is required (and its
+ * failures count like login failures); the new one must pass the same rules as at signup.
+ * Every sign-in of the account ends (all refresh families revoked, so every access and child
+ * token with them); the caller gets a fresh session in the same answer.
+ */
+export async function changePassword(
+  parentId: string,
+  input: { currentPassword: string; newPassword: string },
+  client: ClientInfo,
+): Promise<Session> {
+  const { rows } = await query<ParentRow & { password_hash: string | null }>(
+    `SELECT ${PARENT_COLUMNS}, password_hash FROM parents WHERE id = $1 AND deleted_at IS NULL`,
+    [parentId],
+  );
+  const row = rows[0];
+  if (!row) throw new AppError('invalid_token', 'The session has ended; sign in again');
+  const limits = await rateLimits();
+  const emailAndClient = `${normalizeEmail(row.email)}|${client.ip ?? 'unknown'}`;
+  await limits.consume('loginPerEmailAndClient', emailAndClient);
+  if (!row.password_hash || !(await verifySecret(row.password_hash, input.currentPassword))) {
+    throw new AppError('invalid_credentials', 'The current password is wrong', {
+      fieldErrors: [{ path: 'body.currentPassword', message: 'Wrong password' }],
+    });
+  }
+  await limits.refund('loginPerEmailAndClient', emailAndClient);
+  await assertStrongPassword(input.newPassword, {
+    email: row.email,
+    name: row.display_name ?? undefined,
+  });
+  const passwordHash = await hashSecret(input.newPassword);
+  return withTransaction(parentActor(parentId), async (tx) => {
+    const { rows: updated } = await tx.query<ParentRow>(
+      `UPDATE parents SET password_hash = $2 WHERE id = $1 AND deleted_at IS NULL
+       RETURNING ${PARENT_COLUMNS}`,
+      [parentId, passwordHash],
+    );
+    if (!updated[0]) throw new AppError('invalid_token', 'The session has ended; sign in again');
+    await revokeAllForParent(tx, parentId);
+    return issueSession(tx, updated[0], client);
+  });
 }

@@ -146,6 +146,54 @@ describe('sessions that end', () => {
     ).toBe(200);
   });
 
+  it('a password change ends every sign-in of the account and its child sessions; the caller gets a new one', async () => {
+    const { parent, child } = await createFamily();
+    const kid = await childToken(parent, child);
+    const other = await api('auth')
+      .post('/login')
+      .set('x-forwarded-for', fromIp())
+      .send({ email: parent.email, password: parent.password });
+    expect(other.status).toBe(200);
+    const wrong = await api('parents')
+      .put('/me/password')
+      .set('authorization', bearer(parent.accessToken))
+      .send({ currentPassword: 'not the password', newPassword: 'violet harbour lantern' });
+    expect(wrong.status).toBe(401);
+    const weak = await api('parents')
+      .put('/me/password')
+      .set('authorization', bearer(parent.accessToken))
+      .send({ currentPassword: parent.password, newPassword: 'password123' });
+    expect(weak.status).toBe(400);
+    expect(weak.body.code).toBe('weak_password');
+
+    const changed = await api('parents')
+      .put('/me/password')
+      .set('authorization', bearer(parent.accessToken))
+      .send({ currentPassword: parent.password, newPassword: 'violet harbour lantern' });
+    expect(changed.status).toBe(200);
+    for (const token of [parent.accessToken, other.body.accessToken as string]) {
+      expect((await api('parents').get('/me').set('authorization', bearer(token))).status).toBe(
+        401,
+      );
+    }
+    expect(
+      (await api('children').get(`/${child.id}`).set('authorization', bearer(kid))).status,
+    ).toBe(401);
+    const refreshed = await api('auth')
+      .post('/refresh')
+      .send({ refreshToken: other.body.refreshToken });
+    expect(refreshed.status).toBe(401);
+    expect(
+      (await api('parents').get('/me').set('authorization', bearer(changed.body.accessToken)))
+        .status,
+    ).toBe(200);
+    const login = await api('auth')
+      .post('/login')
+      .set('x-forwarded-for', fromIp())
+      .send({ email: parent.email, password: 'violet harbour lantern' });
+    expect(login.status).toBe(200);
+  });
+
   it('refuses an iat or nbf in the future beyond the skew (a day ahead)', async () => {
     const parent = await createParent();
     const now = Math.floor(Date.now() / 1000);
