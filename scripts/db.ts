@@ -15,6 +15,7 @@ import {
   rollbackLast,
 } from '../shared/db/migrator.ts';
 import { keepAliveOnError } from '../shared/db/resilience.ts';
+import { operationsClientConfig } from './db-connection.ts';
 
 async function main(): Promise<void> {
   const [command = 'up', ...rest] = process.argv.slice(2);
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   if (command === 'reset' && cfg.NODE_ENV === 'production') {
     throw new MigrationError('db:reset refuses to run with NODE_ENV=production');
   }
-  const client = new pg.Client({ connectionString: cfg.DATABASE_URL });
+  const client = new pg.Client(operationsClientConfig(cfg));
   // A backend terminated mid-run must fail this command, not crash it with an unhandled event.
   keepAliveOnError(client);
   await client.connect();

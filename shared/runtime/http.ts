@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { verifyAccessToken } from '../auth/access-token.ts';
 import type { AuthMode, Principal } from '../auth/principal.ts';
 import { ensureSessionChecked, runWithPrincipal, sessionEndedError } from '../auth/session.ts';
-import { config } from '../config.ts';
+import { config, loadConfigAtStart } from '../config.ts';
 import { getPool } from '../db/client.ts';
 import { isUnavailable, reportUnavailable, unavailableError } from '../db/resilience.ts';
 import { AppError, type FieldError, isAppError, titleFor } from '../errors.ts';
@@ -370,6 +370,8 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
 
 /** Builds the handler and registers it with the Functions Framework under `name`. */
 export function defineHttpFunction(name: string, routes: readonly Route[]): HttpHandler {
+  // At module load, i.e. the cold start: a bad configuration stops the instance here.
+  loadConfigAtStart('http');
   installMalformedBodyHandler();
   const handler = createHttpHandler(name, routes);
   ff.http(name, handler);
