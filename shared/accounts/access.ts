@@ -2,6 +2,7 @@
 // family's live children (anything else is 404, so ids of other families reveal nothing); a
 // child session reaches only its own child id (403 for any other).
 import type { Principal } from '../auth/principal.ts';
+import { markSessionChecked, sessionCheck } from '../auth/session.ts';
 import { getPool } from '../db/client.ts';
 import { AppError } from '../errors.ts';
 import type { Queryable } from './db.ts';
@@ -54,12 +55,16 @@ export async function loadOwnedChild(
   assertChildScope(principal, childId);
   if (!UUID.test(childId)) throw new AppError('not_found', 'No such child');
   const db = options.db ?? (await getPool());
+  // The caller's session check rides on this lookup (no extra round trip): a returned row
+  // passed it; no row is a 404 that reveals nothing either way.
+  const check = sessionCheck(3);
   const { rows } = await db.query<ChildRow>(
     `SELECT ${CHILD_COLUMNS} FROM children
-      WHERE id = $1 AND parent_id = $2 AND deleted_at IS NULL${options.lock ? ' FOR UPDATE' : ''}`,
-    [childId, principal.parentId],
+      WHERE id = $1 AND parent_id = $2 AND deleted_at IS NULL${check ? ` AND ${check.sql}` : ''}${options.lock ? ' FOR UPDATE' : ''}`,
+    [childId, principal.parentId, ...(check?.values ?? [])],
   );
   const row = rows[0];
   if (!row) throw new AppError('not_found', 'No such child');
+  if (check) markSessionChecked();
   return row;
 }
