@@ -46,6 +46,10 @@ export interface Score {
 }
 
 const score = (): Score => ({ tp: 0, fn: 0, fp: 0 });
+function scoreOf(table: Record<string, Score>, key: string): Score {
+  table[key] ??= score();
+  return table[key];
+}
 export const recall = (s: Score) => (s.tp + s.fn === 0 ? Number.NaN : s.tp / (s.tp + s.fn));
 export const precision = (s: Score) => (s.tp + s.fp === 0 ? Number.NaN : s.tp / (s.tp + s.fp));
 
@@ -84,21 +88,20 @@ export async function evaluate(
     const result = await scan(e.text);
     const got = result.danger as string | undefined;
     if (e.danger) {
-      r.danger[e.danger] ??= score();
+      const cat = scoreOf(r.danger, e.danger);
       if (got) r.dangerAny.tp++;
       else {
         r.dangerAny.fn++;
         miss(e, `danger:${e.danger}`, 'no danger');
       }
-      if (got === e.danger) r.danger[e.danger].tp++;
+      if (got === e.danger) cat.tp++;
       else {
-        r.danger[e.danger].fn++;
+        cat.fn++;
         if (got) miss(e, `danger:${e.danger}`, `danger:${got}`);
       }
     }
     if (got && got !== e.danger) {
-      r.danger[got] ??= score();
-      r.danger[got].fp++;
+      scoreOf(r.danger, got).fp++;
       if (!e.danger) {
         r.dangerAny.fp++;
         miss(e, 'no danger', `danger:${got}`);
@@ -107,21 +110,20 @@ export async function evaluate(
     const flagged = new Set<string>(result.redacted);
     const lower = result.text.toLowerCase();
     for (const [kind, values] of Object.entries(e.pii ?? {})) {
-      r.pii[kind] ??= score();
+      const s = scoreOf(r.pii, kind);
       const left = values.filter((v) => lower.includes(v.toLowerCase()));
       if (flagged.has(kind) && left.length === 0) {
-        r.pii[kind].tp++;
+        s.tp++;
         r.piiAll.tp++;
       } else {
-        r.pii[kind].fn++;
+        s.fn++;
         r.piiAll.fn++;
         miss(e, `pii:${kind}`, `redacted [${[...flagged]}] -> ${result.text}`);
       }
     }
     for (const kind of flagged) {
       if (e.pii?.[kind]) continue;
-      r.pii[kind] ??= score();
-      r.pii[kind].fp++;
+      scoreOf(r.pii, kind).fp++;
       r.piiAll.fp++;
       miss(e, `no pii:${kind}`, result.text);
     }
