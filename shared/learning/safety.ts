@@ -4,7 +4,14 @@
 // reported so the caller raises a parent alert and answers with a safe, kind reply.
 import type { RegExpMatcher } from 'obscenity';
 import { type DangerKind, detectDanger, detectUnsafe } from './safety/danger.ts';
-import { fold, isInvisible, originalSpan, plainForms, squeezedForm } from './safety/normalise.ts';
+import {
+  fold,
+  isInvisible,
+  loadFolding,
+  originalSpan,
+  plainForms,
+  squeezedForm,
+} from './safety/normalise.ts';
 import { findPii, type PiiKind } from './safety/pii.ts';
 import type { AgeGroup } from './types.ts';
 
@@ -101,6 +108,7 @@ function disguisedProfanity(
 }
 
 export async function scanText(input: string): Promise<SafetyResult> {
+  await loadFolding();
   const folded = fold(input);
   const forms = plainForms(folded.text);
   const pii = findPii(folded.text);

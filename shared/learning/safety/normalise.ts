@@ -7,7 +7,6 @@
 //   came from, so a redaction found on the folded text maps back to the child's own characters;
 // - `plainForms`: lower-case, de-disguised words for matching danger and unsafe phrases (no
 //   spans needed: nothing is cut out of the text for a danger signal).
-import confusables from 'unhomoglyph/data.json' with { type: 'json' };
 
 export interface Folded {
   text: string;
@@ -49,7 +48,15 @@ const SPACE = /\s/u;
 const APOSTROPHE = /[\u2018\u2019\u02bc\u02b9\u0060\u00b4\u2032]/u;
 const QUOTE = /[\u201c\u201d\u2033]/u;
 
-const table = confusables as Record<string, string>;
+// The confusables table (~200 KB of JSON) loads on the first scan, not at cold start, like the
+// profanity word list.
+let table: Record<string, string> | undefined;
+export async function loadFolding(): Promise<void> {
+  table ??= (await import('unhomoglyph/data.json', { with: { type: 'json' } })).default as Record<
+    string,
+    string
+  >;
+}
 
 /** A single non-ASCII character's Latin look-alike, when the confusables table has one. */
 function foldChar(ch: string): string {
@@ -57,6 +64,7 @@ function foldChar(ch: string): string {
   if (SPACE.test(ch)) return ' ';
   if (APOSTROPHE.test(ch)) return "'";
   if (QUOTE.test(ch)) return '"';
+  if (!table) throw new Error('call loadFolding() before fold()');
   const target = table[ch];
   return target && /^[\x20-\x7e]+$/.test(target) ? target : ch;
 }
