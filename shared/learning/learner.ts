@@ -1,5 +1,6 @@
 // The child as the learning loop sees it: age group, the family's time zone, the limits in
 // the child's settings, and whether the parent let child text reach the external tutor.
+import { currentConsentVersion } from '../accounts/consents.ts';
 import { AppError } from '../errors.ts';
 import type { Queryable } from './db.ts';
 import type { AgeGroup } from './types.ts';
@@ -34,10 +35,12 @@ export async function loadLearner(db: Queryable, childId: string): Promise<Learn
             c.leaderboard_opt_in, c.nickname,
             EXISTS (SELECT 1 FROM consents s
                      WHERE s.parent_id = c.parent_id AND s.consent_type = 'data_sharing'
-                       AND s.granted_at IS NOT NULL AND s.revoked_at IS NULL) AS data_sharing
+                       AND s.version = $2 AND s.granted_at IS NOT NULL AND s.revoked_at IS NULL) AS data_sharing
        FROM children c JOIN parents p ON p.id = c.parent_id
       WHERE c.id = $1 AND c.deleted_at IS NULL AND p.deleted_at IS NULL`,
-    [childId],
+    // Only a grant of the current version counts, as on GET /consents: after the version
+    // changes, the child's text stays with the built-in tutor until the parent grants again.
+    [childId, currentConsentVersion('data_sharing')],
   );
   const row = rows[0];
   if (!row) throw new AppError('not_found', 'No such child');
