@@ -8,6 +8,7 @@ import {
   listChildren,
   openChildSession,
   PARENT_CAN_READ_NOTICE,
+  restoreChild,
   setPin,
   updateChild,
 } from '../../shared/accounts/children.ts';
@@ -50,7 +51,7 @@ export const children = defineHttpFunction('children', [
     method: 'GET',
     path: '/',
     auth: 'parent',
-    handler: async (ctx) => ({ children: await listChildren(ctx.principal.parentId) }),
+    handler: async (ctx) => listChildren(ctx.principal.parentId),
   }),
   route({
     method: 'GET',
@@ -88,6 +89,13 @@ export const children = defineHttpFunction('children', [
       await deleteChild(ctx.principal.parentId, ctx.params.childId);
       return respond(204);
     },
+  }),
+  route({
+    method: 'POST',
+    path: '/:childId/restore',
+    auth: 'parent',
+    params: childParams,
+    handler: async (ctx) => restoreChild(ctx.principal.parentId, ctx.params.childId),
   }),
   route({
     method: 'PUT',
