@@ -150,7 +150,7 @@ export async function scanText(input: string): Promise<SafetyResult> {
     profanity,
     unsafe,
     danger,
-    filtered: reasons.length > 0 || text !== input,
+    filtered: reasons.length > 0,
     reason: reasons.length > 0 ? reasons.join(',') : undefined,
   };
 }

@@ -261,3 +261,12 @@ describe('more personal details', () => {
     }
   });
 });
+
+describe('invisible characters', () => {
+  it('drops them from the stored text without flagging an innocent message', async () => {
+    const r = await scanText('stars\u200b are\u2060 hot');
+    expect(r.text).toBe('stars are hot');
+    expect(r.filtered).toBe(false);
+    expect(r.reason).toBeUndefined();
+  });
+});
