@@ -10,8 +10,9 @@ import {
 } from '../../shared/learning/conversations.ts';
 import { queryRows, readDb } from '../../shared/learning/db.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
+import { idSchema } from '../../shared/runtime/ids.ts';
 
-const childParams = z.object({ childId: z.uuid() });
+const childParams = z.object({ childId: idSchema });
 
 async function completedOn(childId: string, date: string): Promise<boolean> {
   const rows = await queryRows<{ done: boolean }>(

@@ -13,8 +13,9 @@ import {
   updateChild,
 } from '../../shared/accounts/children.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
+import { idSchema } from '../../shared/runtime/ids.ts';
 
-const childParams = z.strictObject({ childId: z.uuid() });
+const childParams = z.strictObject({ childId: idSchema });
 // The format admits year 0000, which no calendar (nor PostgreSQL) has.
 const isoDate = z.iso.date('Use YYYY-MM-DD').refine((d) => d >= '0001-01-01', 'There is no year 0');
 const pinSchema = z.string().regex(/^\d{4,6}$/, '4 to 6 digits');

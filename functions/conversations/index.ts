@@ -11,13 +11,14 @@ import {
 } from '../../shared/learning/conversations.ts';
 import { CONVERSATION_TYPES } from '../../shared/learning/types.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
+import { idSchema } from '../../shared/runtime/ids.ts';
 
-const childParams = z.object({ childId: z.uuid() });
-const conversationParams = z.object({ childId: z.uuid(), conversationId: z.uuid() });
+const childParams = z.object({ childId: idSchema });
+const conversationParams = z.object({ childId: idSchema, conversationId: idSchema });
 
 const startBody = z.object({
   type: z.enum(CONVERSATION_TYPES).default('exploration'),
-  topicId: z.uuid().optional(),
+  topicId: idSchema.optional(),
 });
 
 const messageBody = z.union([

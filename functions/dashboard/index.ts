@@ -11,8 +11,9 @@ import {
   resolveRange,
 } from '../../shared/learning/dashboard.ts';
 import { defineHttpFunction, route } from '../../shared/runtime/http.ts';
+import { idSchema } from '../../shared/runtime/ids.ts';
 
-const childParams = z.object({ childId: z.uuid() });
+const childParams = z.object({ childId: idSchema });
 const rangeQuery = z.object({ from: z.iso.date().optional(), to: z.iso.date().optional() });
 
 export const handler = defineHttpFunction('dashboard', [
@@ -67,7 +68,7 @@ export const handler = defineHttpFunction('dashboard', [
     auth: 'parent',
     query: z.object({
       unread: z.enum(['true', 'false']).default('false'),
-      childId: z.uuid().optional(),
+      childId: idSchema.optional(),
       limit: z.coerce.number().int().min(1).max(200).default(50),
     }),
     handler: async ({ principal, query }) => ({
@@ -82,7 +83,7 @@ export const handler = defineHttpFunction('dashboard', [
     method: 'POST',
     path: '/alerts/:alertId/read',
     auth: 'parent',
-    params: z.object({ alertId: z.uuid() }),
+    params: z.object({ alertId: idSchema }),
     handler: async ({ principal, params }) =>
       markAlertRead(principal.parentId, params.alertId, new Date()),
   }),

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { actorOf, learnerFor } from '../../shared/learning/access.ts';
 import { leaderboardFor, setLeaderboardOptIn } from '../../shared/learning/leaderboard.ts';
 import { defineHttpFunction, route } from '../../shared/runtime/http.ts';
+import { idSchema } from '../../shared/runtime/ids.ts';
 
-const childParams = z.object({ childId: z.uuid() });
+const childParams = z.object({ childId: idSchema });
 
 export const handler = defineHttpFunction('leaderboard', [
   route({

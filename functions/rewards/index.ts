@@ -10,8 +10,9 @@ import {
   STARS,
 } from '../../shared/learning/rewards.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
+import { idSchema } from '../../shared/runtime/ids.ts';
 
-const childParams = z.object({ childId: z.uuid() });
+const childParams = z.object({ childId: idSchema });
 
 export const handler = defineHttpFunction('rewards', [
   route({

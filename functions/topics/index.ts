@@ -5,8 +5,9 @@ import { buildConstellation, catalogue, syncUnlocks } from '../../shared/learnin
 import { readDb, withChildLock } from '../../shared/learning/db.ts';
 import { AGE_GROUPS } from '../../shared/learning/types.ts';
 import { defineHttpFunction, route } from '../../shared/runtime/http.ts';
+import { idSchema } from '../../shared/runtime/ids.ts';
 
-const childParams = z.object({ childId: z.uuid() });
+const childParams = z.object({ childId: idSchema });
 
 export const handler = defineHttpFunction('topics', [
   route({

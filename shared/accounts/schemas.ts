@@ -10,7 +10,6 @@ export const localeSchema = z
   .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'A BCP 47 tag, e.g. en-US')
   .max(10);
 export const refreshTokenSchema = z.string().min(20).max(200);
-export const uuidParam = z.uuid();
 
 const MAX_SETTINGS_DEPTH = 8;
 

@@ -4,6 +4,7 @@ import { runCognitiveScoring } from '../../shared/jobs/cognitive-scoring.ts';
 import { addDays } from '../../shared/jobs/time.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { ensureMonthlyPartitions } from '../helpers/partitions.ts';
 import { insertChild, insertParent } from './fixtures.ts';
 
 const log = createLogger({ test: 'cognitive-scoring' });
@@ -13,6 +14,8 @@ let topics: Record<string, string>;
 
 beforeAll(async () => {
   db = await createTestDatabase();
+  // The evidence below is dated around DATE, whatever today is.
+  await ensureMonthlyPartitions(db.pool, addDays(DATE, -60), addDays(DATE, 10));
   topics = {};
   for (const category of ['science', 'humanities', 'creative', 'logic']) {
     const { rows } = await db.pool.query<{ id: string }>(

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GRADUATION_ALERT_REASON, runDataRetention } from '../../shared/jobs/data-retention.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { ensureMonthlyPartitions } from '../helpers/partitions.ts';
 import { insertChild, insertParent, insertStreak, tableCounts } from './fixtures.ts';
 
 const log = createLogger({ test: 'data-retention' });
@@ -70,10 +71,8 @@ async function alert(parentId: string, childId: string, createdAt: string, readA
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  for (const month of ['2024-10-01', '2025-01-01'])
-    await q(`SELECT create_monthly_partition('daily_activity', $1)`, [month]);
-  for (const month of ['2025-10-01', '2025-12-01'])
-    await q(`SELECT create_monthly_partition('messages', $1)`, [month]);
+  // Rows below are dated from 2024-10 up to a month after AT, whatever today is.
+  await ensureMonthlyPartitions(db.pool, '2024-10-01', '2026-12-31');
 
   // A family deleted 36 days ago: past the 30-day grace period.
   ids.parentDue = await insertParent(db.pool, { timezone: 'Pacific/Kiritimati' });
@@ -128,7 +127,11 @@ beforeAll(async () => {
     birthDate: '2010-01-01',
     ageGroup: 'mind_masters',
   });
-  ids.liveChild = await insertChild(db.pool, other, { birthDate: '2016-05-05' });
+  // Its group as of AT (10 years old), not as of today: from 2027-05-05 today's would differ.
+  ids.liveChild = await insertChild(db.pool, other, {
+    birthDate: '2016-05-05',
+    ageGroup: 'curious_explorers',
+  });
 
   await refreshToken(ids.live, 'expired-15d', '2026-11-10T00:00:00Z', null); // due
   await refreshToken(ids.live, 'expired-5d', '2026-11-20T00:00:00Z', null);
