@@ -395,7 +395,7 @@ const STRANGER = alt(
 const STRANGER_STRONG = alt(
   'stranger',
   '(a|some|random|this|the|an older|a grown|an adult) (guy|man|dude|lady|woman|grown man|person)\\b.*\\b(online|game|chat|roblox|fortnite|minecraft|discord|snapchat|instagram|tiktok)',
-  '(someone|somebody|a person|a player|a man|a guy) (in|on|from) (the |my |a )?(game|chat|${ONLINE})',
+  `(someone|somebody|a person|a player|a man|a guy) (in|on|from) (the |my |a )?(game|chat|${ONLINE})`,
   'my (online|internet|gamer|gaming|game) (friend|boyfriend|girlfriend|mate|buddy)',
 );
 const ASK = alt(
@@ -617,7 +617,7 @@ let SQUEEZED: Rules;
  */
 function squeeze(p: RegExp): RegExp {
   return new RegExp(
-    p.source.replace(/(\\.)|([a-z])\2+/g, (m, esc: string | undefined, ch: string) => esc ?? ch),
+    p.source.replace(/(\\.)|([a-z])\2+/g, (_m, esc: string | undefined, ch: string) => esc ?? ch),
     p.flags,
   );
 }
