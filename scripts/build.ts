@@ -271,8 +271,14 @@ export function buildFunction(
 export function buildMigrate(outDir = defaultOutDir): Promise<BundleResult> {
   return bundle({
     name: 'migrate',
-    // index.mjs is the migration CLI (`up`, `status`...); grants.mjs runs after it.
-    entries: { index: 'scripts/db.ts', grants: 'scripts/db-grants.ts' },
+    // index.mjs is the migration CLI (`up`, `status`...); grants.mjs and seed.mjs run after it
+    // in the migrate job; restore.mjs is the restore job (terraform/migrate.tf).
+    entries: {
+      index: 'scripts/db.ts',
+      grants: 'scripts/db-grants.ts',
+      seed: 'scripts/seed.ts',
+      restore: 'scripts/restore-job.ts',
+    },
     dir: path.join(outDir, 'migrate'),
     zip: false,
   });

@@ -8,6 +8,7 @@
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { config } from '../shared/config.ts';
+import { operationsClientConfig } from './db-connection.ts';
 
 export interface GrantTargets {
   apiUser: string;
@@ -64,9 +65,7 @@ function flag(args: readonly string[], name: string): string {
 
 async function main(args: readonly string[]): Promise<void> {
   const targets = { apiUser: flag(args, '--api-user'), jobsUser: flag(args, '--jobs-user') };
-  const url = config().DATABASE_URL;
-  if (!url) throw new Error('DATABASE_URL is not set');
-  const client = new pg.Client({ connectionString: url });
+  const client = new pg.Client(operationsClientConfig(config()));
   await client.connect();
   try {
     const owner = await applyGrants(client, targets);

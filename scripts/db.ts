@@ -14,6 +14,7 @@ import {
   resolveFailed,
   rollbackLast,
 } from '../shared/db/migrator.ts';
+import { operationsClientConfig } from './db-connection.ts';
 
 async function main(): Promise<void> {
   const [command = 'up', ...rest] = process.argv.slice(2);
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   if (command === 'reset' && cfg.NODE_ENV === 'production') {
     throw new MigrationError('db:reset refuses to run with NODE_ENV=production');
   }
-  const client = new pg.Client({ connectionString: cfg.DATABASE_URL });
+  const client = new pg.Client(operationsClientConfig(cfg));
   await client.connect();
   const started = performance.now();
   try {

@@ -2,8 +2,9 @@
 //   scripts/deploy --env dev [--release ID] [--auto-approve] [--skip-build] [--dry-run]
 // Steps: check the manifest, build, create the buckets if missing, upload the release,
 // apply the infrastructure the migration needs, create the first token-signing key if none
-// exists, run the migrations inside the VPC, then apply everything (the new functions go live
-// only after the schema they need is there), and probe the health function.
+// exists, run the migrate job inside the VPC (migrations, then the functions' database grants,
+// then the idempotent seed), then apply everything (the new functions go live only after the
+// schema they need is there), and probe the health function.
 // --dry-run prints every step and command and touches nothing.
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -79,9 +80,9 @@ export function deployPlan(o: DeployOptions): Step[] {
   ];
   if (!o.skipBuild) {
     steps.push({
-      title: 'Build one bundle and zip per function, and the migration bundle',
+      title: 'Build one bundle and zip per function, and the migrate/seed/restore bundle',
       why: 'Each function ships only what it imports; sizes are printed.',
-      commands: [{ argv: ['npx', 'tsx', 'scripts/build.ts'] }],
+      commands: [{ argv: ['npm', 'run', 'build'] }],
     });
   }
   steps.push(
@@ -183,8 +184,8 @@ export function deployPlan(o: DeployOptions): Step[] {
       ],
     },
     {
-      title: 'Run the database migrations inside the VPC',
-      why: 'The Cloud Run job runs the release migration bundle as the migrator user over the private IP; it fails the deploy if a migration fails.',
+      title: 'Migrate, grant and seed the database inside the VPC',
+      why: "The Cloud Run job brainspark-migrate runs the release bundle as the migrator over the private IP (server certificate verified): migrations, then the functions' database grants, then the idempotent seed (topics, the week's brain sparks). Any failure stops the deploy before a function changes.",
       commands: [
         {
           argv: [

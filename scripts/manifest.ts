@@ -20,6 +20,8 @@ export interface ManifestFunction {
   concurrency: number;
   min_instances: number;
   max_instances: number;
+  /** DB_POOL_MAX of each instance. */
+  db_pool_max: number;
   schedule: { cron: string; time_zone: string } | null;
 }
 
@@ -42,6 +44,7 @@ export function buildManifest(registry: readonly FunctionSpec[] = functionRegist
       concurrency: spec.concurrency,
       min_instances: spec.minInstances,
       max_instances: spec.maxInstances,
+      db_pool_max: spec.dbPoolMax,
       schedule: spec.schedule
         ? { cron: spec.schedule.cron, time_zone: spec.schedule.timeZone }
         : null,

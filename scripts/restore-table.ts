@@ -1,23 +1,20 @@
 // Recovers one table from a backup or a point in time (spec 9.3) without touching anything
-// else in production:
+// else in production, from any machine with gcloud (nothing here needs a route into the VPC):
 //   scripts/restore-table --env prod --table children --point-in-time 2026-11-25T09:00:00Z
 //   scripts/restore-table --env prod --table children --backup-id 1732521600000 [--apply]
-// 1. a recovery instance: a clone of brainspark-db at the point in time, or a new instance
-//    restored from a backup; 2. cloud-sql-proxy to it and to production (private IP: run this
-//    from a machine inside the VPC, see docs/RUNBOOK.md); 3. on the recovery instance, a copy of
-//    the table in a `recovered` schema; 4. pg_dump -t of that copy; 5. import into production's
-//    `recovered` schema, beside the live table; 6. the validation queries (count, max created_at,
-//    rows missing from the live table); 7. with --apply, insert the missing rows back in one
-//    transaction and validate again; 8. delete the recovery instance (unless --keep-recovery).
+// 1. a recovery instance: a clone of brainspark-db at the point in time, or a new private
+//    instance restored from a backup; 2. the Cloud Run job brainspark-restore, inside the VPC,
+//    copies the table from it into production's `recovered` schema, beside the live table,
+//    and logs the validation (count, newest created_at, rows missing from the live table);
+//    3. with --apply, the same job inserts the missing rows back in one transaction and
+//    validates again; 4. the recovery instance is deleted (unless --keep-recovery).
+// The database work is scripts/restore-job.ts; it verifies both servers' certificates.
 // --dry-run prints every step and command and touches nothing.
-import { mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type Command,
-  capture,
   type EnvironmentSettings,
+  formatCommand,
   parseFlags,
   readEnvironment,
   renderPlan,
@@ -25,16 +22,11 @@ import {
   type Step,
   StepFailed,
 } from './ops.ts';
+import { tableNamePattern } from './restore-job.ts';
 
+export { tableNamePattern };
 export const primaryInstance = 'brainspark-db';
-export const recoveryDumpDir = path.join(tmpdir(), 'brainspark-recovery');
-
-export interface Connection {
-  host: string;
-  port: number;
-  database: string;
-  user: string;
-}
+export const restoreJob = 'brainspark-restore';
 
 export interface RestoreOptions {
   env: EnvironmentSettings;
@@ -43,80 +35,56 @@ export interface RestoreOptions {
   recoveryInstance: string;
   apply: boolean;
   keepRecovery: boolean;
-  /** Where the dump is written (kept afterwards as a record of what was restored). */
-  dumpFile: string;
-  recovery: Connection;
-  production: Connection;
-  /** Whether to start cloud-sql-proxy (false when the connections are reachable already). */
-  startProxies: boolean;
-  /** Supplies the migrator password (Secret Manager in real runs). */
-  password: () => string;
 }
 
-/** Table names are identifiers from the schema, never arbitrary text. */
-export const tableNamePattern = /^[a-z_][a-z0-9_]{0,62}$/;
+/** `gcloud run jobs execute brainspark-restore` for one mode, with per-execution variables. */
+function executeRestoreJob(o: RestoreOptions, mode: 'stage' | 'apply'): Command {
+  const { projectId, region } = o.env;
+  const vars = [`RESTORE_MODE=${mode}`, `RESTORE_TABLE=${o.table}`];
+  if (mode === 'stage') {
+    const describe = (format: string) =>
+      formatCommand([
+        'gcloud',
+        'sql',
+        'instances',
+        'describe',
+        o.recoveryInstance,
+        `--project=${projectId}`,
+        `--format=${format}`,
+      ]);
+    // The recovery instance's private IP and CA are known only once it exists: the shell
+    // fills them in when the command runs. Its certificate names "<project>:<instance>".
+    vars.push(
+      `RESTORE_SOURCE_NAME=${projectId}:${o.recoveryInstance}`,
+      `RESTORE_SOURCE_HOST=$(${describe('value(ipAddresses[0].ipAddress)')})`,
+      `RESTORE_SOURCE_CA_B64=$(${describe('value(serverCaCert.cert)')} | base64 -w0)`,
+    );
+  }
+  const execute = formatCommand([
+    'gcloud',
+    'run',
+    'jobs',
+    'execute',
+    restoreJob,
+    `--region=${region}`,
+    `--project=${projectId}`,
+    '--wait',
+  ]);
+  return { argv: ['sh', '-c', `${execute} --update-env-vars="${vars.join(',')}"`] };
+}
 
-// The SQL runs through psql with the table passed as a variable (-v table=...) and quoted by
-// psql as an identifier (:"table") or a literal (:'table'), so no name is pasted into SQL.
-
-export const stageOnRecoverySql = `
-CREATE SCHEMA IF NOT EXISTS recovered;
-DROP TABLE IF EXISTS recovered.:"table";
-CREATE TABLE recovered.:"table" AS TABLE public.:"table";
-SELECT count(*) AS rows_copied_on_recovery_instance FROM recovered.:"table";
-`;
-
-export const prepareProductionSql = `
-CREATE SCHEMA IF NOT EXISTS recovered;
-DROP TABLE IF EXISTS recovered.:"table";
-`;
-
-// Spec 9.3's validation queries, on the recovered copy and on the live table side by side.
-export const validationSql = `
-SELECT 'recovered' AS copy, count(*) AS rows, max(created_at) AS newest FROM recovered.:"table"
-UNION ALL
-SELECT 'live', count(*), max(created_at) FROM public.:"table";
-SELECT count(*) AS rows_missing_from_live
-  FROM recovered.:"table" r
- WHERE NOT EXISTS (SELECT 1 FROM public.:"table" l WHERE l.id = r.id);
-`;
-
-// Puts back only rows the live table no longer has (by id), never overwriting newer data.
-// The column list comes from the catalogue (generated columns cannot be inserted into) and
-// every identifier is quoted by format('%I'); \gexec runs the statement it builds.
-export const applyMissingSql = `
-BEGIN;
-SELECT format(
-         'INSERT INTO public.%I (%s) SELECT %s FROM recovered.%I r WHERE NOT EXISTS (SELECT 1 FROM public.%I l WHERE l.id = r.id)',
-         :'table', cols, cols, :'table', :'table')
-  FROM (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) AS cols
-          FROM pg_attribute
-         WHERE attrelid = format('public.%I', :'table')::regclass
-           AND attnum > 0 AND NOT attisdropped AND attgenerated = '') AS c
-\\gexec
-COMMIT;
-`;
-
-function psql(
-  conn: Connection,
-  table: string,
-  sql: string,
-  describe: string,
-  password: () => string,
-): Command {
+function readJobLog(o: RestoreOptions): Command {
   return {
     argv: [
-      'psql',
-      `--host=${conn.host}`,
-      `--port=${conn.port}`,
-      `--username=${conn.user}`,
-      `--dbname=${conn.database}`,
-      '--no-psqlrc',
-      '--set=ON_ERROR_STOP=1',
-      `--set=table=${table}`,
+      'gcloud',
+      'logging',
+      'read',
+      `resource.type="cloud_run_job" AND resource.labels.job_name="${restoreJob}" AND jsonPayload.table="${o.table}"`,
+      `--project=${o.env.projectId}`,
+      '--freshness=1h',
+      '--limit=4',
+      '--format=json(timestamp,jsonPayload)',
     ],
-    stdin: { describe, produce: () => sql },
-    env: () => ({ PGPASSWORD: password() }),
   };
 }
 
@@ -182,128 +150,17 @@ export function restorePlan(o: RestoreOptions): Step[] {
       why: 'Production is never rewound: the old data is read from a separate, temporary instance.',
       commands: create,
     },
+    {
+      title: `Copy ${t} into production as recovered.${t}, beside the live table, and validate`,
+      why: `Spec 9.3 steps 2-4 inside the VPC (Cloud Run job ${restoreJob}, as the migrator, both server certificates verified); the live table is untouched.`,
+      commands: [executeRestoreJob(o, 'stage'), readJobLog(o)],
+    },
   ];
-  if (o.startProxies) {
-    steps.push({
-      title: 'Connect to the recovery instance and to production through cloud-sql-proxy',
-      why: 'Both have private IPs only; the proxy must run on a machine inside the VPC.',
-      commands: [
-        {
-          argv: [
-            'cloud-sql-proxy',
-            '--private-ip',
-            `--port=${o.recovery.port}`,
-            `${projectId}:${region}:${o.recoveryInstance}`,
-          ],
-          background: true,
-        },
-        {
-          argv: [
-            'cloud-sql-proxy',
-            '--private-ip',
-            `--port=${o.production.port}`,
-            `${projectId}:${region}:${primaryInstance}`,
-          ],
-          background: true,
-        },
-      ],
-    });
-  }
-  steps.push(
-    {
-      title: `Copy ${t} into the recovered schema on the recovery instance`,
-      why: 'Dumping a copy under another schema lets it be imported beside the live table instead of over it.',
-      commands: [
-        psql(
-          o.recovery,
-          t,
-          stageOnRecoverySql,
-          `CREATE TABLE recovered.${t} AS TABLE public.${t}`,
-          o.password,
-        ),
-      ],
-    },
-    {
-      title: `Export the table: pg_dump -t recovered.${t}`,
-      why: `Spec 9.3 step 2; the dump is kept in ${o.dumpFile}.`,
-      commands: [
-        {
-          argv: [
-            'pg_dump',
-            `--host=${o.recovery.host}`,
-            `--port=${o.recovery.port}`,
-            `--username=${o.recovery.user}`,
-            `--dbname=${o.recovery.database}`,
-            `--table=recovered.${t}`,
-            '--no-owner',
-            '--no-privileges',
-            `--file=${o.dumpFile}`,
-          ],
-          env: () => ({ PGPASSWORD: o.password() }),
-        },
-      ],
-    },
-    {
-      title: `Import into production as recovered.${t}, beside the live table`,
-      why: 'Spec 9.3 step 3, without overwriting anything: the live table is untouched.',
-      commands: [
-        psql(
-          o.production,
-          t,
-          prepareProductionSql,
-          `CREATE SCHEMA recovered; DROP TABLE recovered.${t}`,
-          o.password,
-        ),
-        {
-          argv: [
-            'psql',
-            `--host=${o.production.host}`,
-            `--port=${o.production.port}`,
-            `--username=${o.production.user}`,
-            `--dbname=${o.production.database}`,
-            '--no-psqlrc',
-            '--set=ON_ERROR_STOP=1',
-            '--single-transaction',
-            `--file=${o.dumpFile}`,
-          ],
-          env: () => ({ PGPASSWORD: o.password() }),
-        },
-      ],
-    },
-    {
-      title: 'Validate: row counts, newest created_at, rows missing from the live table',
-      why: 'Spec 9.3 data validation, for the recovered copy and the live table side by side.',
-      commands: [
-        psql(
-          o.production,
-          t,
-          validationSql,
-          `SELECT COUNT(*), MAX(created_at) ... ${t}`,
-          o.password,
-        ),
-      ],
-    },
-  );
   if (o.apply) {
     steps.push({
       title: `Put the missing rows back into public.${t} (one transaction), then validate again`,
       why: 'Only rows whose id the live table lacks are inserted; existing rows are never overwritten.',
-      commands: [
-        psql(
-          o.production,
-          t,
-          applyMissingSql,
-          `INSERT INTO public.${t} SELECT ... missing ids`,
-          o.password,
-        ),
-        psql(
-          o.production,
-          t,
-          validationSql,
-          `SELECT COUNT(*), MAX(created_at) ... ${t}`,
-          o.password,
-        ),
-      ],
+      commands: [executeRestoreJob(o, 'apply'), readJobLog(o)],
     });
   }
   if (!o.keepRecovery) {
@@ -343,7 +200,7 @@ const usage =
 
 async function main(args: readonly string[]): Promise<number> {
   const { values, switches } = parseFlags(args, {
-    values: ['env', 'table', 'point-in-time', 'backup-id', 'recovery-port', 'production-port'],
+    values: ['env', 'table', 'point-in-time', 'backup-id'],
     switches: ['apply', 'keep-recovery', 'dry-run', 'help'],
   });
   if (switches.has('help')) {
@@ -365,8 +222,6 @@ async function main(args: readonly string[]): Promise<number> {
     throw new StepFailed(`--backup-id must be numeric: ${backupId}`);
   const env = await readEnvironment(values.get('env') ?? '');
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13).toLowerCase();
-  const port = (name: string, fallback: number) => Number(values.get(name) ?? fallback);
-  let password: string | undefined;
   const options: RestoreOptions = {
     env,
     table,
@@ -376,48 +231,21 @@ async function main(args: readonly string[]): Promise<number> {
     recoveryInstance: `brainspark-recovery-${stamp}`,
     apply: switches.has('apply'),
     keepRecovery: switches.has('keep-recovery'),
-    // Outside the repo, readable by this user only: the dump holds children's data.
-    dumpFile: path.join(recoveryDumpDir, `${table}-${stamp}.sql`),
-    recovery: {
-      host: '127.0.0.1',
-      port: port('recovery-port', 6543),
-      database: 'brainspark',
-      user: 'migrator',
-    },
-    production: {
-      host: '127.0.0.1',
-      port: port('production-port', 6544),
-      database: 'brainspark',
-      user: 'migrator',
-    },
-    startProxies: true,
-    password: () => {
-      password ??= capture([
-        'gcloud',
-        'secrets',
-        'versions',
-        'access',
-        'latest',
-        '--secret=brainspark-db-migrator-password',
-        `--project=${env.projectId}`,
-      ]);
-      return password;
-    },
   };
   const steps = restorePlan(options);
   if (switches.has('dry-run')) {
     process.stdout.write(
       `Restore plan for table ${table} in ${env.name} (project ${env.projectId}); dry run, nothing is executed.\n` +
-        'Database commands authenticate as migrator with PGPASSWORD from secret brainspark-db-migrator-password.\n\n',
+        `The database steps run inside the VPC as the Cloud Run job ${restoreJob} (the migrator).\n\n`,
     );
     process.stdout.write(renderPlan(steps));
     return 0;
   }
-  await mkdir(recoveryDumpDir, { recursive: true, mode: 0o700 });
   await runPlan(steps);
   process.stdout.write(
-    `\nDone. Compare the validation output above. When satisfied, drop the copy:\n` +
-      `  psql ... -c 'DROP TABLE recovered.${table}'\n`,
+    `\nDone. Compare the validation log lines above (recovered vs live, missing rows).\n` +
+      `Re-run with --apply to put the missing rows back. Then drop the copy (it holds children's data):\n` +
+      `  gcloud run jobs execute ${restoreJob} --region=${env.region} --project=${env.projectId} --wait --update-env-vars=RESTORE_MODE=drop,RESTORE_TABLE=${table}\n`,
   );
   return 0;
 }

@@ -4,12 +4,11 @@
 import pg from 'pg';
 import { config } from '../shared/config.ts';
 import { seedDatabase } from '../shared/db/seed.ts';
+import { operationsClientConfig } from './db-connection.ts';
 
 async function main(): Promise<void> {
   const [today] = process.argv.slice(2);
-  const { DATABASE_URL } = config();
-  if (!DATABASE_URL) throw new Error('DATABASE_URL is not set');
-  const client = new pg.Client({ connectionString: DATABASE_URL });
+  const client = new pg.Client(operationsClientConfig(config()));
   await client.connect();
   const started = performance.now();
   try {

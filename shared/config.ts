@@ -9,6 +9,13 @@ const csv = z.string().transform((s) =>
     .filter(Boolean),
 );
 
+const pemCertificates = z
+  .string()
+  .refine(
+    (s) => /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(s),
+    'Must hold PEM certificates',
+  );
+
 const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -23,10 +30,16 @@ const configSchema = z.object({
   /** IAM database user (service account email without .gserviceaccount.com). */
   DB_IAM_USER: z.string().optional(),
   DB_POOL_MAX: z.coerce.number().int().min(1).max(100).default(5),
+  /** PEM CA(s) of the Cloud SQL instance: DATABASE_URL connections then verify the server. */
+  DB_SERVER_CA: pemCertificates.optional(),
+  /** Name the server certificate must carry (Cloud SQL: `<project>:<instance>`). */
+  DB_SERVER_NAME: z.string().min(1).optional(),
   /** Folder of the embedded PGlite database used by `npm start` without DATABASE_URL. */
   EMBEDDED_DB_DIR: z.string().default('.data/pglite'),
   PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   REDIS_URL: z.string().url().optional(),
+  /** PEM CA(s) of Memorystore (rediss:// URLs): the only roots trusted for Redis. */
+  REDIS_TLS_CA: pemCertificates.optional(),
   CORS_ORIGINS: csv.default([]),
   GOOGLE_CLOUD_PROJECT: z.string().optional(),
   PUBSUB_ALERTS_TOPIC: z.string().default('parent-alerts'),

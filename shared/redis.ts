@@ -3,21 +3,30 @@
 import type { Redis } from 'ioredis';
 import { config } from './config.ts';
 import { errorFields, logger } from './log.ts';
+import { pinnedTls } from './tls.ts';
 
 let clientPromise: Promise<Redis | null> | undefined;
 
 export interface RedisClientOptions {
   url: string;
+  /** PEM CA of the server for rediss:// URLs (Memorystore's server_ca_certs). */
+  ca?: string;
   /** Logged once per outage so a dead Redis is visible without flooding the logs. */
   onUnavailable?: (err: unknown) => void;
 }
 
 export async function createRedisClient({
   url,
+  ca,
   onUnavailable,
 }: RedisClientOptions): Promise<Redis> {
   const { Redis } = await import('ioredis');
+  // rediss://: verified TLS, against the instance's CA when given, else the system's roots.
+  const tlsOptions = url.startsWith('rediss://')
+    ? { tls: ca ? pinnedTls({ ca }) : { rejectUnauthorized: true } }
+    : {};
   const client = new Redis(url, {
+    ...tlsOptions,
     lazyConnect: true,
     connectTimeout: 1000,
     maxRetriesPerRequest: 1,
@@ -58,8 +67,8 @@ export async function createRedisClient({
 /** The process's client, or null when REDIS_URL is not configured (local development). */
 export function getRedis(): Promise<Redis | null> {
   clientPromise ??= (async () => {
-    const url = config().REDIS_URL;
-    return url ? createRedisClient({ url }) : null;
+    const { REDIS_URL: url, REDIS_TLS_CA: ca } = config();
+    return url ? createRedisClient({ url, ...(ca ? { ca } : {}) }) : null;
   })();
   return clientPromise;
 }

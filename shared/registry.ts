@@ -17,6 +17,12 @@ export interface FunctionSpec {
   readonly concurrency: number;
   readonly minInstances: number;
   readonly maxInstances: number;
+  /**
+   * Database connections one instance may hold (its DB_POOL_MAX). maxInstances x this, summed
+   * over every function, is the connection budget test/terraform/connection-budget.test.ts
+   * checks against the instance's max_connections flag (docs/CAPACITY.md).
+   */
+  readonly dbPoolMax: number;
   /** Jobs only: Cloud Scheduler cron and its time zone. */
   readonly schedule?: { readonly cron: string; readonly timeZone: string };
 }
@@ -34,15 +40,22 @@ const http = (
   timeoutSeconds: 30,
   concurrency: 40,
   minInstances: 0,
-  maxInstances: 20,
+  // The database's 2 vCPUs, not connections, bind first (docs/CAPACITY.md: a request costs
+  // 1-22 ms of PostgreSQL CPU); 2 connections keep one instance's vCPU busy. Max instances x
+  // pool, over all functions, must fit max_connections (test/terraform/connection-budget).
+  maxInstances: 2,
+  dbPoolMax: 2,
   ...overrides,
 });
+
+/** Cloud Functions' ceiling for event-triggered (Pub/Sub) functions; every job must fit it. */
+export const EVENT_FUNCTION_MAX_TIMEOUT_SECONDS = 540;
 
 const job = (
   name: string,
   description: string,
   cron: string,
-  timeoutSeconds = 540,
+  timeoutSeconds = EVENT_FUNCTION_MAX_TIMEOUT_SECONDS,
 ): FunctionSpec => ({
   name,
   kind: 'job',
@@ -53,21 +66,29 @@ const job = (
   concurrency: 1,
   minInstances: 0,
   maxInstances: 1,
+  // The session holding the job's advisory lock plus JOB_SHARDS (2) shard connections.
+  dbPoolMax: 3,
   schedule: { cron, timeZone: 'Etc/UTC' },
 });
 
 export const functionRegistry: readonly FunctionSpec[] = [
-  http('health', 'Liveness and database readiness'),
-  http('auth', 'Signup, login, Google and Apple sign-in, refresh, logout', { memory: '512Mi' }),
+  // Probed by the uptime check once a minute from a few places: one instance is plenty.
+  http('health', 'Liveness and database readiness', { maxInstances: 1, dbPoolMax: 1 }),
+  http('auth', 'Signup, login, Google and Apple sign-in, refresh, logout', {
+    memory: '512Mi',
+    maxInstances: 4,
+  }),
   http('parents', 'The signed-in parent: profile, settings, export, deletion'),
   http('consents', 'List, grant and revoke consents'),
-  http('children', 'Child profiles, PINs and child sessions', { memory: '512Mi' }),
-  http('topics', 'Topic catalogue and a child constellation'),
+  http('children', 'Child profiles, PINs and child sessions', { memory: '512Mi', maxInstances: 3 }),
+  http('topics', 'Topic catalogue and a child constellation', { maxInstances: 3 }),
+  // The busiest route (every tutor turn) and the heaviest transaction per request.
   http('conversations', 'Tutor conversations: start, list, transcript, message, end', {
     memory: '512Mi',
     timeoutSeconds: 60,
+    maxInstances: 6,
   }),
-  http('brain-sparks', "Today's brain spark for a child; complete it"),
+  http('brain-sparks', "Today's brain spark for a child; complete it", { maxInstances: 3 }),
   http('progress', "A child's progress per topic"),
   http('streaks', "A child's streak and history"),
   http('rewards', 'Rewards, star balance, badge catalogue, cosmetics'),
@@ -76,7 +97,9 @@ export const functionRegistry: readonly FunctionSpec[] = [
   job('brain-spark-rollout', 'Sparks for every age group for the next 7 days', '15 0 * * *'),
   job('partition-maintenance', 'Monthly partitions at least 4 months ahead', '30 0 * * *'),
   job('streak-reset', 'Freeze or reset streaks of families whose local day ended', '5 * * * *'),
-  job('cognitive-scoring', 'Nightly cognitive metrics per recently active child', '0 2 * * *', 900),
+  // 23.5 s at 1,000,000 children (docs/BENCHMARKS.md), linear in active children: 540 s
+  // leaves a 23x margin, so it needs no split.
+  job('cognitive-scoring', 'Nightly cognitive metrics per recently active child', '0 2 * * *'),
   job('data-retention', 'Retention schedule enforcement and birthday age groups', '0 3 * * *'),
 ];
 

@@ -102,7 +102,10 @@ resource "google_monitoring_alert_policy" "database_disk" {
 }
 
 locals {
-  health_host = trimprefix(google_cloudfunctions2_function.function["health"].url, "https://")
+  # The uptime check wants a bare hostname. The function's Cloud Run URI
+  # (https://health-<hash>-uc.a.run.app) serves the function at "/", which is what the check
+  # requests; the cloudfunctions.net url would carry the function name as a path.
+  health_host = regex("^https://([^/:]+)", google_cloudfunctions2_function.function["health"].service_config[0].uri)[0]
 }
 
 resource "google_monitoring_uptime_check_config" "health" {

@@ -16,6 +16,9 @@ resource "google_sql_database_instance" "brainspark" {
     disk_type         = "PD_SSD"
     disk_size         = var.database_disk_size_gb
     disk_autoresize   = true
+    # Refused by the Cloud SQL API itself, whatever Terraform or gcloud asks; the
+    # deletion_protection argument below only guards this Terraform configuration.
+    deletion_protection_enabled = true
 
     backup_configuration {
       enabled                        = true
@@ -45,6 +48,13 @@ resource "google_sql_database_instance" "brainspark" {
       value = "on"
     }
 
+    # Explicit, so the connection budget (locals below, docs/CAPACITY.md) is checked against
+    # a known number rather than the tier's default (100 for 3.75-6 GB, this tier's 4 GB).
+    database_flags {
+      name  = "max_connections"
+      value = tostring(var.database_max_connections)
+    }
+
     insights_config {
       query_insights_enabled  = true
       record_application_tags = false
@@ -56,6 +66,28 @@ resource "google_sql_database_instance" "brainspark" {
 
   # The private IP needs the peering in place before the instance is created.
   depends_on = [google_service_networking_connection.private_services]
+
+  lifecycle {
+    # Every connection the functions, jobs and operations jobs may open at their maximum
+    # scale must fit under max_connections, or a burst ends in "too many clients".
+    precondition {
+      condition     = local.database_connection_demand <= var.database_max_connections
+      error_message = "The functions may open more database connections (max instances x DB_POOL_MAX, plus jobs and reserve) than max_connections allows: lower function_max_instances or raise database_max_connections with the tier (docs/CAPACITY.md)."
+    }
+  }
+}
+
+locals {
+  # Connections each function may hold at most: instances x pool, per registry entry.
+  function_database_connections = {
+    for name, f in local.functions : name => lookup(var.function_max_instances, name, f.max_instances) * f.db_pool_max
+  }
+  # The migrate (and seed) job and the restore job hold one connection each to the primary;
+  # the reserve covers superuser_reserved_connections (3), Cloud SQL's own agents and an
+  # operator's session. The same figures are in test/terraform/connection-budget.test.ts.
+  operations_database_connections = 2
+  database_connection_reserve     = 10
+  database_connection_demand      = sum(values(local.function_database_connections)) + local.operations_database_connections + local.database_connection_reserve
 }
 
 # Cross-region read replica (spec 9.1): a continuously updated copy in another region that can
@@ -88,6 +120,12 @@ resource "google_sql_database_instance" "brainspark_replica" {
     database_flags {
       name  = "cloudsql.iam_authentication"
       value = "on"
+    }
+
+    # PostgreSQL refuses to run a replica whose max_connections is below the primary's.
+    database_flags {
+      name  = "max_connections"
+      value = tostring(var.database_max_connections)
     }
   }
 

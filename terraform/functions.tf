@@ -16,7 +16,6 @@ locals {
     GOOGLE_CLOUD_PROJECT     = var.project_id
     INSTANCE_CONNECTION_NAME = google_sql_database_instance.brainspark.connection_name
     DB_NAME                  = google_sql_database.brainspark.name
-    DB_POOL_MAX              = tostring(var.db_pool_max)
     PUBSUB_ALERTS_TOPIC      = google_pubsub_topic.parent_alerts.name
     CORS_ORIGINS             = join(",", var.cors_origins)
     JWT_ISSUER               = var.jwt_issuer
@@ -53,7 +52,7 @@ resource "google_cloudfunctions2_function" "function" {
     timeout_seconds                  = each.value.timeout_seconds
     max_instance_request_concurrency = each.value.concurrency
     min_instance_count               = each.value.min_instances
-    max_instance_count               = each.value.max_instances
+    max_instance_count               = lookup(var.function_max_instances, each.key, each.value.max_instances)
     service_account_email            = each.value.kind == "http" ? google_service_account.functions.email : google_service_account.jobs.email
     all_traffic_on_latest_revision   = true
 
@@ -66,6 +65,8 @@ resource "google_cloudfunctions2_function" "function" {
 
     environment_variables = merge(local.function_environment, {
       DB_IAM_USER = each.value.kind == "http" ? google_sql_user.functions.name : google_sql_user.jobs.name
+      # Per function (shared/registry.ts): counted in the connection budget (database.tf).
+      DB_POOL_MAX = tostring(each.value.db_pool_max)
     })
 
     dynamic "secret_environment_variables" {
@@ -96,6 +97,9 @@ resource "google_cloudfunctions2_function" "function" {
     google_project_iam_member.jobs,
     google_secret_manager_secret_iam_member.functions,
     google_secret_manager_secret_iam_member.jobs,
+    # Secret environment variables name version "latest", which must exist at deploy time.
+    google_secret_manager_secret_version.redis_url,
+    google_secret_manager_secret_version.redis_ca,
     google_storage_bucket_iam_member.builder_reads_sources,
   ]
 }

@@ -77,6 +77,11 @@ output "functions_service_accounts" {
 }
 
 output "migration_job" {
-  description = "Cloud Run job that applies database migrations from inside the VPC."
+  description = "Cloud Run job that applies database migrations, grants and the seed from inside the VPC."
   value       = google_cloud_run_v2_job.migrate.name
+}
+
+output "restore_job" {
+  description = "Cloud Run job that copies a table from a recovery instance into production's recovered schema (scripts/restore-table)."
+  value       = google_cloud_run_v2_job.restore.name
 }

@@ -1,5 +1,7 @@
 # Memorystore for Redis 7: rate-limit counters and the leaderboard. Private services access on
-# the VPC, AUTH on; the connection URL (with the AUTH string) is a secret.
+# the VPC, AUTH on, TLS on: the connection URL (rediss://, with the AUTH string) and the
+# instance's CA certificates are secrets the functions read; shared/redis.ts trusts only that
+# CA and checks the certificate names the instance.
 resource "google_redis_instance" "cache" {
   name           = "brainspark-redis"
   tier           = var.redis_tier
@@ -11,8 +13,8 @@ resource "google_redis_instance" "cache" {
   connect_mode       = "PRIVATE_SERVICE_ACCESS"
   reserved_ip_range  = google_compute_global_address.private_services.name
   auth_enabled       = true
-  # Traffic never leaves the peered VPC; TLS would need the server CA in every client.
-  transit_encryption_mode = "DISABLED"
+  # The AUTH string and every key would otherwise cross the VPC in clear. TLS listens on 6378.
+  transit_encryption_mode = "SERVER_AUTHENTICATION"
 
   maintenance_policy {
     weekly_maintenance_window {

@@ -84,14 +84,25 @@ variable "database_disk_size_gb" {
   }
 }
 
-variable "db_pool_max" {
+variable "database_max_connections" {
   type        = number
-  description = "Database connections each function instance may open (DB_POOL_MAX). Instances x this must stay under the instance's max_connections."
-  default     = 5
+  description = "max_connections flag of the primary and the replica. 100 is Cloud SQL's default for the 4 GB db-custom-2-4096 tier; every function's max instances x DB_POOL_MAX plus jobs and a reserve must fit (docs/CAPACITY.md). Raise it only with a larger tier."
+  default     = 100
 
   validation {
-    condition     = var.db_pool_max >= 1 && var.db_pool_max <= 20
-    error_message = "db_pool_max must be between 1 and 20."
+    condition     = var.database_max_connections >= 50 && var.database_max_connections <= 1000
+    error_message = "database_max_connections must be between 50 and 1000."
+  }
+}
+
+variable "function_max_instances" {
+  type        = map(number)
+  description = "Per-function override of max instances (function name => count); the default for each is maxInstances in shared/registry.ts. The sum of instances x DB_POOL_MAX must stay under database_max_connections."
+  default     = {}
+
+  validation {
+    condition     = alltrue([for n in values(var.function_max_instances) : n >= 1 && n <= 100 && floor(n) == n])
+    error_message = "function_max_instances values must be whole numbers between 1 and 100."
   }
 }
 

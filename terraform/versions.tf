@@ -3,13 +3,11 @@ terraform {
   required_version = ">= 1.9.0, < 2.0.0"
 
   required_providers {
+    # From the release whose schema terraform/provider-schema.json holds (every block here is
+    # checked against it by test/terraform/provider-schema.test.ts); 6.x adds, never removes.
     google = {
       source  = "hashicorp/google"
-      version = ">= 6.20.0, < 7.0.0"
-    }
-    google-beta = {
-      source  = "hashicorp/google-beta"
-      version = ">= 6.20.0, < 7.0.0"
+      version = ">= 6.50.0, < 7.0.0"
     }
     random = {
       source  = "hashicorp/random"

@@ -73,7 +73,7 @@ describe('scripts/deploy --dry-run', () => {
     };
     const order = [
       at('npx tsx scripts/manifest.ts --check'),
-      at('npx tsx scripts/build.ts'),
+      at('$ npm run build'),
       at('gcloud storage buckets create gs://brainspark-prod-tfstate'),
       at('gcloud storage buckets create gs://brainspark-prod-artifacts'),
       at('gs://brainspark-prod-artifacts/releases/abc123-20260101T000000Z/'),
@@ -97,6 +97,33 @@ describe('scripts/deploy --dry-run', () => {
     // Nothing asks for approval to be skipped unless told to.
     expect(out).not.toContain('-auto-approve');
     expect(await calls()).toEqual([]);
+  });
+
+  it('prints exactly the deploy steps for dev: build, migrate+grants+seed job, functions, health', () => {
+    const result = run('deploy', ['--env', 'dev', '--release', 'r1', '--dry-run']);
+    expect(result.status).toBe(0);
+    const titles = result.stdout.split('\n').filter((l) => /^\d+\. /.test(l));
+    expect(titles).toEqual([
+      '1. Check that terraform/functions.json matches the function registry',
+      '2. Build one bundle and zip per function, and the migrate/seed/restore bundle',
+      '3. Bootstrap: APIs Terraform itself needs, state and artifacts buckets',
+      '4. Upload release r1',
+      '5. terraform init',
+      '6. Apply what the migration needs (network, Cloud SQL, users, secrets, migration job)',
+      '7. Create the first access-token signing key set if the secret has none',
+      '8. Migrate, grant and seed the database inside the VPC',
+      '9. Apply everything: functions on the new release, triggers, schedules, alerts',
+      '10. Probe the health function',
+    ]);
+    const out = result.stdout;
+    expect(out).toContain(
+      'gcloud run jobs execute brainspark-migrate --region=us-central1 --wait --update-env-vars=RELEASE=r1 --project=brainspark-dev',
+    );
+    expect(out).toContain(
+      'curl --fail --silent --show-error --max-time 30 "$(terraform -chdir=terraform output -raw health_url)"',
+    );
+    // Seeding is part of the deploy, and no step needs a machine inside the VPC.
+    expect(out).not.toMatch(/db:seed|cloud-sql-proxy|psql|gcloud compute/);
   });
 
   it('adds -auto-approve to both applies when asked', () => {

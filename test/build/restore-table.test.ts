@@ -1,15 +1,16 @@
-// scripts/restore-table: the dry run prints spec 9.3's procedure and runs nothing; the
-// database steps themselves (copy, pg_dump -t, import beside the live table, validation,
-// putting missing rows back) run for real between two PostgreSQL 15 databases standing in for
-// the recovery instance and production.
+// scripts/restore-table: the dry run prints spec 9.3's procedure and runs nothing, and every
+// database step is the Cloud Run job brainspark-restore inside the VPC (no VM, no proxy). The
+// job's work (scripts/restore-job.ts: copy beside the live table, validation, putting missing
+// rows back) runs for real between two PostgreSQL 15 databases standing in for the recovery
+// instance and production.
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, runPlan } from '../../scripts/ops.ts';
-import { type Connection, restorePlan, tableNamePattern } from '../../scripts/restore-table.ts';
-import { adminUrl, createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { repoRoot } from '../../scripts/ops.ts';
+import { applyMissingRows, stageTable, validateTable } from '../../scripts/restore-job.ts';
+import { tableNamePattern } from '../../scripts/restore-table.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 function run(args: string[]) {
   return spawnSync(path.join(repoRoot, 'scripts', 'restore-table'), args, {
@@ -47,13 +48,11 @@ describe('scripts/restore-table --dry-run', () => {
     const out = result.stdout;
     const order = [
       'gcloud sql instances clone brainspark-db brainspark-recovery-',
-      'cloud-sql-proxy --private-ip --port=6543',
-      'cloud-sql-proxy --private-ip --port=6544 brainspark-prod:us-central1:brainspark-db',
-      'CREATE TABLE recovered.children AS TABLE public.children',
-      'pg_dump --host=127.0.0.1 --port=6543',
-      '--table=recovered.children',
-      '--single-transaction --file=',
-      'SELECT COUNT(*), MAX(created_at)',
+      'gcloud run jobs execute brainspark-restore --region=us-central1 --project=brainspark-prod --wait',
+      'RESTORE_MODE=stage,RESTORE_TABLE=children,RESTORE_SOURCE_NAME=brainspark-prod:brainspark-recovery-',
+      'RESTORE_SOURCE_HOST=$(gcloud sql instances describe brainspark-recovery-',
+      'RESTORE_SOURCE_CA_B64=$(gcloud sql instances describe brainspark-recovery-',
+      'gcloud logging read',
       'gcloud sql instances delete brainspark-recovery-',
     ].map((needle) => {
       const i = out.indexOf(needle);
@@ -61,7 +60,11 @@ describe('scripts/restore-table --dry-run', () => {
       return i;
     });
     expect([...order].sort((a, b) => a - b)).toEqual(order);
-    expect(out).not.toContain('INSERT INTO public.children');
+    expect(out).not.toContain('RESTORE_MODE=apply');
+    // Nothing needs a machine inside the VPC.
+    for (const tool of ['cloud-sql-proxy', 'psql', 'pg_dump', 'gcloud compute']) {
+      expect(out).not.toContain(tool);
+    }
   });
 
   it('restores from a backup id into a new private instance, and puts rows back only with --apply', () => {
@@ -81,7 +84,7 @@ describe('scripts/restore-table --dry-run', () => {
     expect(out).toContain(
       'gcloud sql backups restore 1732521600000 --restore-instance=brainspark-recovery-',
     );
-    expect(out).toContain('INSERT INTO public.children');
+    expect(out).toContain('--update-env-vars="RESTORE_MODE=apply,RESTORE_TABLE=children"');
   });
 
   it('refuses table names that are not identifiers, two sources or none, and stale points in time', () => {
@@ -114,28 +117,16 @@ describe('scripts/restore-table --dry-run', () => {
         '--dry-run',
       ]).stderr,
     ).toContain('older than the 7 days');
-  }, 90_000); // four script starts (tsx each): slow on a loaded 2-core machine
+  }, 120_000); // four script starts (tsx each): slow on a loaded 2-core machine
 });
 
-describe('the database steps, run for real', () => {
+describe('the restore job, run for real', () => {
   let recovery: TestDatabase;
   let production: TestDatabase;
-  let dumpDir: string;
-
-  const conn = (db: TestDatabase): Connection => {
-    const url = new URL(adminUrl());
-    return {
-      host: url.hostname,
-      port: Number(url.port || 5432),
-      database: db.name,
-      user: decodeURIComponent(url.username) || 'postgres',
-    };
-  };
 
   beforeAll(async () => {
     recovery = await createTestDatabase();
     production = await createTestDatabase();
-    dumpDir = await mkdtemp(path.join(tmpdir(), 'restore-test-'));
     // The past (recovery instance): one family with three children.
     for (const db of [recovery, production]) {
       await db.pool.query(
@@ -160,59 +151,51 @@ describe('the database steps, run for real', () => {
   afterAll(async () => {
     await recovery?.drop();
     await production?.drop();
-    await rm(dumpDir, { recursive: true, force: true });
   });
 
-  it('imports the old table beside the live one and puts back only the missing row', async () => {
-    const steps = restorePlan({
-      env: {
-        name: 'test',
-        varFile: '',
-        projectId: 'p',
-        region: 'us-central1',
-        artifactsBucket: 'b',
-      },
-      table: 'children',
-      source: { pointInTime: hoursAgo(1) },
-      recoveryInstance: 'unused',
-      apply: true,
-      keepRecovery: true,
-      dumpFile: path.join(dumpDir, 'children.sql'),
-      recovery: conn(recovery),
-      production: conn(production),
-      startProxies: false,
-      password: () => 'unused-with-trust-auth',
+  const withClients = async <T>(work: (src: pg.Client, prod: pg.Client) => Promise<T>) => {
+    const src = new pg.Client({ connectionString: recovery.url });
+    const prod = new pg.Client({ connectionString: production.url });
+    await Promise.all([src.connect(), prod.connect()]);
+    try {
+      return await work(src, prod);
+    } finally {
+      await Promise.all([src.end(), prod.end()]);
+    }
+  };
+
+  it('copies the old table beside the live one, validates, and puts back only the missing row', async () => {
+    await withClients(async (src, prod) => {
+      // Batches of 2 rows: the copy spans several fetches.
+      expect(await stageTable(src, prod, 'children', 2)).toBe(3);
+      const v = await validateTable(prod, 'children');
+      expect(v.recovered.rows).toBe(3);
+      expect(v.live.rows).toBe(2);
+      expect(v.missingFromLive).toBe(1);
+      expect(await applyMissingRows(prod, 'children')).toBe(1);
+      // A second run finds nothing missing and changes nothing.
+      expect(await stageTable(src, prod, 'children')).toBe(3);
+      expect(await applyMissingRows(prod, 'children')).toBe(0);
+      expect((await validateTable(prod, 'children')).missingFromLive).toBe(0);
     });
-    // Everything but creating the Cloud SQL recovery instance.
-    const databaseSteps = steps.filter((s) => s.commands.every((c) => c.argv[0] !== 'gcloud'));
-    expect(databaseSteps.map((s) => s.commands[0]?.argv[0])).toEqual([
-      'psql',
-      'pg_dump',
-      'psql',
-      'psql',
-      'psql',
-    ]);
-    await runPlan(databaseSteps, { quiet: true });
-
-    const recovered = await production.pool.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM recovered.children',
-    );
-    expect(recovered.rows[0]?.n).toBe(3);
-    const live = await production.pool.query<{ id: string; name: string }>(
-      'SELECT id, name FROM children ORDER BY id',
-    );
-    expect(live.rows.map((r) => r.name)).toEqual(['Renamed', 'Child 2', 'Child 3']);
-
-    // A second run finds nothing missing and changes nothing.
-    await runPlan(databaseSteps, { quiet: true });
-    const again = await production.pool.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM children',
-    );
-    expect(again.rows[0]?.n).toBe(3);
-    // The recovery side was only read from (plus its own staging copy).
-    const past = await recovery.pool.query<{ name: string }>(
+    const live = await production.pool.query<{ name: string }>(
       'SELECT name FROM children ORDER BY id',
     );
+    expect(live.rows.map((r) => r.name)).toEqual(['Renamed', 'Child 2', 'Child 3']);
+    // The recovery side was only read from.
+    const past = await recovery.pool.query<{ name: string; schemas: number }>(
+      `SELECT name, (SELECT count(*)::int FROM pg_namespace WHERE nspname = 'recovered') AS schemas
+         FROM children ORDER BY id`,
+    );
     expect(past.rows.map((r) => r.name)).toEqual(['Child 1', 'Child 2', 'Child 3']);
+    expect(past.rows[0]?.schemas).toBe(0);
   }, 60_000);
+
+  it('refuses a table name that is not an identifier, before touching anything', async () => {
+    await withClients(async (src, prod) => {
+      await expect(stageTable(src, prod, 'children; DROP TABLE parents')).rejects.toThrow(
+        /Not a table name/,
+      );
+    });
+  });
 });

@@ -44,6 +44,7 @@ describe('terraform/functions.json, the manifest Terraform reads', () => {
         concurrency: spec.concurrency,
         min_instances: spec.minInstances,
         max_instances: spec.maxInstances,
+        db_pool_max: spec.dbPoolMax,
       });
     }
   });
@@ -103,7 +104,10 @@ describe('google_cloudfunctions2_function "function"', () => {
     expect(svc.timeout_seconds).toBe('${each.value.timeout_seconds}');
     expect(svc.max_instance_request_concurrency).toBe('${each.value.concurrency}');
     expect(svc.min_instance_count).toBe('${each.value.min_instances}');
-    expect(svc.max_instance_count).toBe('${each.value.max_instances}');
+    // An environment may lower (or raise) one function's cap; the budget test counts it.
+    expect(svc.max_instance_count).toBe(
+      '${lookup(var.function_max_instances, each.key, each.value.max_instances)}',
+    );
   });
 
   it('runs HTTP functions and jobs as their own service accounts, reaching private ranges only through the VPC connector', () => {
@@ -178,7 +182,7 @@ describe('secrets', () => {
     );
   });
 
-  it('passes JWT keys and the Redis URL as Secret Manager secret environment variables', () => {
+  it('passes JWT keys, the Redis URL and its CA as Secret Manager secret environment variables', () => {
     const dyn = fn.service_config[0].dynamic.secret_environment_variables[0];
     expect(dyn.for_each).toBe(
       '${each.value.kind == "http" ? local.function_secrets : local.job_secrets}',
@@ -188,8 +192,12 @@ describe('secrets', () => {
     expect(fn.service_config[0].environment_variables).not.toMatch(/secret|password|auth_string/i);
     expect(secrets.JWT_SIGNING_KEYS).toBe('${google_secret_manager_secret.jwt_signing_keys}');
     expect(secrets.REDIS_URL).toBe('${google_secret_manager_secret.redis_url}');
+    expect(secrets.REDIS_TLS_CA).toBe('${google_secret_manager_secret.redis_ca}');
     // Jobs never sign tokens, so they do not get the signing keys.
-    expect(Object.keys(mod.locals.job_secrets as object)).toEqual(['REDIS_URL']);
+    expect(Object.keys(mod.locals.job_secrets as object).sort()).toEqual([
+      'REDIS_TLS_CA',
+      'REDIS_URL',
+    ]);
   });
 
   it('lets the functions read exactly those secrets, one grant per secret', () => {
@@ -287,6 +295,7 @@ describe('configuration names', () => {
       ...Object.keys(mod.locals.function_secrets as object),
       ...Object.keys(mod.locals.job_secrets as object),
       'DB_IAM_USER',
+      'DB_POOL_MAX',
     ];
     expect(names.filter((n) => !known.has(n))).toEqual([]);
   });
