@@ -1,13 +1,19 @@
-// Bundles every function of shared/registry.ts on its own with esbuild into
-// dist/<name>/index.mjs plus a package.json that names only the packages that cannot be
-// bundled, zips it to dist/<name>.zip (what Cloud Functions builds from), and bundles the
-// migration runner (scripts/db.ts) with its SQL files into dist/migrate/ for the Cloud Run
-// migration job. Prints each bundle's size.
+// Generates the Prisma client (the bundles include it), then bundles every function of
+// shared/registry.ts on its own with esbuild into dist/<name>/index.mjs plus a package.json
+// that names only the packages that cannot be bundled and a package-lock.json cut from the
+// repo's lock (so the install Cloud Build runs is reproducible), zips it to dist/<name>.zip
+// (what Cloud Functions builds from), and bundles the migration runner (scripts/db.ts) with
+// its SQL files into dist/migrate/ for the Cloud Run migration job. Each bundle is written to
+// a scratch folder and renamed into place only when complete, so a failed build leaves the
+// previous folder and zip as they were. Prints each bundle's size.
 //   npx tsx scripts/build.ts                 all functions and the migration bundle
 //   npx tsx scripts/build.ts health auth     only these functions
 //   npx tsx scripts/build.ts --no-zip        skip the zips (faster local checks)
+//   npx tsx scripts/build.ts --no-generate   the Prisma client is already generated
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -108,6 +114,96 @@ async function rootDependencyVersions(): Promise<Record<string, string>> {
   return pkg.dependencies ?? {};
 }
 
+/** One entry of package-lock.json's `packages` map (lockfileVersion 3). */
+interface LockEntry {
+  version?: string;
+  dependencies?: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  dev?: boolean;
+  optional?: boolean;
+  devOptional?: boolean;
+  peer?: boolean;
+  [key: string]: unknown;
+}
+
+export interface PackageLock {
+  name?: string;
+  version?: string;
+  lockfileVersion: number;
+  requires?: boolean;
+  packages: Record<string, LockEntry>;
+}
+
+/**
+ * The lock of a bundle that depends on `dependencies` (a subset of the repo's, same
+ * versions): every package those reach in the repo's lock, at the same place in the tree,
+ * with the same versions and integrity hashes. So `npm install` in the bundle installs
+ * exactly what the tests ran against, without asking the registry to resolve anything.
+ * Dependencies are resolved as Node does, from the requiring package's folder upwards.
+ * A package reached only through optional edges (argon2's per-platform binaries) stays
+ * optional, so npm skips the ones for other platforms.
+ */
+export function bundleLockfile(
+  rootLock: PackageLock,
+  name: string,
+  dependencies: Record<string, string>,
+  engines?: Record<string, string>,
+): PackageLock {
+  const packages = rootLock.packages;
+  const locate = (from: string, dep: string): string | undefined => {
+    let base = from;
+    for (;;) {
+      const candidate = `${base ? `${base}/` : ''}node_modules/${dep}`;
+      if (packages[candidate]) return candidate;
+      if (!base) return undefined;
+      const cut = base.lastIndexOf('/node_modules/');
+      base = cut >= 0 ? base.slice(0, cut) : '';
+    }
+  };
+  const edges = (key: string, withOptional: boolean): string[] => {
+    const entry = packages[key] ?? {};
+    const names = [
+      ...Object.keys(entry.dependencies ?? {}),
+      ...Object.keys(entry.peerDependencies ?? {}).filter(
+        (p) => !entry.peerDependenciesMeta?.[p]?.optional,
+      ),
+      ...(withOptional ? Object.keys(entry.optionalDependencies ?? {}) : []),
+    ];
+    return names.map((dep) => locate(key, dep)).filter((k): k is string => k !== undefined);
+  };
+  const reach = (withOptional: boolean): Set<string> => {
+    const seen = new Set<string>();
+    const pending: string[] = [];
+    for (const dep of Object.keys(dependencies)) {
+      const key = locate('', dep);
+      if (!key) throw new Error(`${dep} is not in package-lock.json: run npm install`);
+      pending.push(key);
+    }
+    for (let key = pending.pop(); key !== undefined; key = pending.pop()) {
+      if (seen.has(key)) continue;
+      seen.add(key);
+      pending.push(...edges(key, withOptional));
+    }
+    return seen;
+  };
+  const required = reach(false);
+  const all = [...reach(true)].sort();
+  const sortedDeps = Object.fromEntries(Object.entries(dependencies).sort());
+  const out: Record<string, LockEntry> = {
+    '': { name, dependencies: sortedDeps, ...(engines ? { engines } : {}) },
+  };
+  for (const key of all) {
+    // npm's own key order is kept (npm install then leaves the file byte for byte as is).
+    const { dev: _dev, devOptional: _devOptional, peer: _peer, ...entry } = packages[key] ?? {};
+    if (required.has(key)) delete entry.optional;
+    else entry.optional = true;
+    out[key] = entry;
+  }
+  return { name, lockfileVersion: 3, requires: true, packages: out };
+}
+
 async function bundle(options: {
   name: string;
   /** Output name (without .mjs) => source relative to the repo; `index` is the main one. */
@@ -115,16 +211,41 @@ async function bundle(options: {
   dir: string;
   zip: boolean;
 }): Promise<BundleResult> {
-  await rm(options.dir, { recursive: true, force: true });
-  await mkdir(options.dir, { recursive: true });
+  // Built beside its final place (same file system, so the rename is atomic) and moved there
+  // only once complete: an esbuild error leaves the previous bundle and zip untouched.
+  const scratch = `${options.dir}.tmp-${randomBytes(4).toString('hex')}`;
+  try {
+    const res = await bundleInto(scratch, options);
+    await rm(options.dir, { recursive: true, force: true });
+    await rm(`${options.dir}.zip`, { force: true });
+    await rename(scratch, options.dir);
+    res.dir = options.dir;
+    res.entry = path.join(options.dir, 'index.mjs');
+    if (options.zip) {
+      res.zipPath = `${options.dir}.zip`;
+      await writeZip(options.dir, `${res.zipPath}.tmp`);
+      await rename(`${res.zipPath}.tmp`, res.zipPath);
+      res.zipBytes = (await stat(res.zipPath)).size;
+    }
+    return res;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    await rm(`${options.dir}.zip.tmp`, { force: true });
+  }
+}
+
+async function bundleInto(
+  dir: string,
+  options: { name: string; entries: Record<string, string> },
+): Promise<BundleResult> {
+  await mkdir(dir, { recursive: true });
   const assets = new Set<string>();
-  const outfile = path.join(options.dir, 'index.mjs');
   const result = await esbuild.build({
     // Each entry is a complete bundle on its own (no code splitting).
     entryPoints: Object.fromEntries(
       Object.entries(options.entries).map(([out, source]) => [out, path.join(repoRoot, source)]),
     ),
-    outdir: options.dir,
+    outdir: dir,
     outExtension: { '.js': '.mjs' },
     bundle: true,
     platform: 'node',
@@ -153,36 +274,35 @@ async function bundle(options: {
   }
 
   for (const asset of assets) {
-    await cp(path.join(repoRoot, asset), path.join(options.dir, asset), { recursive: true });
+    await cp(path.join(repoRoot, asset), path.join(dir, asset), { recursive: true });
   }
 
+  const packageName = `brainspark-${options.name}`;
   const packageJson = {
-    name: `brainspark-${options.name}`,
+    name: packageName,
     private: true,
     type: 'module',
     main: 'index.mjs',
     engines: { node: '>=22' },
     dependencies: Object.fromEntries(Object.entries(dependencies).sort()),
   };
-  await writeFile(
-    path.join(options.dir, 'package.json'),
-    `${JSON.stringify(packageJson, null, 2)}\n`,
-  );
+  await writeFile(path.join(dir, 'package.json'), `${JSON.stringify(packageJson, null, 2)}\n`);
+  if (Object.keys(dependencies).length > 0) {
+    const rootLock = JSON.parse(
+      await readFile(path.join(repoRoot, 'package-lock.json'), 'utf8'),
+    ) as PackageLock;
+    const lock = bundleLockfile(rootLock, packageName, dependencies, packageJson.engines);
+    await writeFile(path.join(dir, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
+  }
 
-  const res: BundleResult = {
+  return {
     name: options.name,
-    dir: options.dir,
-    entry: outfile,
+    dir,
+    entry: path.join(dir, 'index.mjs'),
     bundleBytes: Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0),
     dependencies,
     assets: [...assets].sort(),
   };
-  if (options.zip) {
-    res.zipPath = `${options.dir}.zip`;
-    await writeZip(options.dir, res.zipPath);
-    res.zipBytes = (await stat(res.zipPath)).size;
-  }
-  return res;
 }
 
 async function listFiles(dir: string, prefix = ''): Promise<string[]> {
@@ -305,6 +425,18 @@ async function main(args: readonly string[]): Promise<number> {
     process.stderr.write(`Missing function sources: ${missing.map((f) => f.source).join(', ')}\n`);
     return 1;
   }
+  // The bundles include the generated Prisma client, which a fresh clone does not have yet.
+  if (!args.includes('--no-generate')) {
+    const generate = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', path.join(repoRoot, 'scripts', 'generate.ts')],
+      { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    if (generate.status !== 0) {
+      process.stderr.write('prisma generate failed: nothing was built\n');
+      return 1;
+    }
+  }
   const results: BundleResult[] = [];
   for (const spec of selected) results.push(await buildFunction(spec, defaultOutDir, zip));
   if (names.length === 0) results.push(await buildMigrate());
@@ -324,5 +456,8 @@ async function main(args: readonly string[]): Promise<number> {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  process.exitCode = await main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2)).catch((error: unknown) => {
+    process.stderr.write(`build failed: ${error instanceof Error ? error.message : error}\n`);
+    return 1;
+  });
 }

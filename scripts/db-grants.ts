@@ -2,9 +2,11 @@
 // Runs after every migration (the Cloud Run migration job: `index.mjs up && grants.mjs ...`),
 // as the migrator (DATABASE_URL), so new tables are covered on the deploy that creates them.
 //   npx tsx scripts/db-grants.ts --api-user <IAM user> --jobs-user <IAM user>
-// The API user (HTTP functions) gets data access only, no DDL. The jobs user joins the
-// migrator's role: partition maintenance and retention create and drop partitions, which
-// only the owner of a partitioned table may do.
+// Both users get data access only: no DDL, no migration ledger. The two things they need
+// the owner for go through SECURITY DEFINER functions owned by the migrator (migration
+// 20261201000100): the jobs user may call create_monthly_partition (so partitions belong to
+// the table owner and later migrations can still ALTER the partitioned tables); both may
+// call latest_applied_migration (the health check's readiness probe).
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { config } from '../shared/config.ts';
@@ -19,17 +21,23 @@ export interface GrantTargets {
 export function grantStatements(owner: string, targets: GrantTargets): string[] {
   const q = (name: string) => pg.escapeIdentifier(name);
   const api = q(targets.apiUser);
+  const jobs = q(targets.jobsUser);
+  const users = `${api}, ${jobs}`;
   return [
-    `GRANT USAGE ON SCHEMA public TO ${api}`,
-    `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${api}`,
-    `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${api}`,
-    `GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${api}`,
-    // Objects the migrator creates later get the same grants without another run.
-    `ALTER DEFAULT PRIVILEGES FOR ROLE ${q(owner)} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${api}`,
-    `ALTER DEFAULT PRIVILEGES FOR ROLE ${q(owner)} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${api}`,
+    `GRANT USAGE ON SCHEMA public TO ${users}`,
+    `GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO ${users}`,
+    `GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO ${users}`,
+    `GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO ${users}`,
+    // Objects the migrator creates later (partitions included) get the same grants.
+    `ALTER DEFAULT PRIVILEGES FOR ROLE ${q(owner)} IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO ${users}`,
+    `ALTER DEFAULT PRIVILEGES FOR ROLE ${q(owner)} IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO ${users}`,
     // The migration ledger is the migrator's alone.
-    `REVOKE ALL ON TABLE "_prisma_migrations" FROM ${api}`,
-    `GRANT ${q(owner)} TO ${q(targets.jobsUser)}`,
+    `REVOKE ALL ON TABLE "_prisma_migrations" FROM ${users}`,
+    // Creating partitions (as the owner) is the jobs user's business only.
+    `REVOKE EXECUTE ON FUNCTION create_monthly_partition(TEXT, DATE) FROM ${api}`,
+    // Earlier releases made the jobs user a member of the owner's role: take that back
+    // (only a warning when it is not a member).
+    `REVOKE ${q(owner)} FROM ${jobs}`,
   ];
 }
 
@@ -70,7 +78,7 @@ async function main(args: readonly string[]): Promise<void> {
   try {
     const owner = await applyGrants(client, targets);
     console.log(
-      `Granted data access to ${targets.apiUser} and ${owner}'s role to ${targets.jobsUser}.`,
+      `Granted ${owner}'s data access to ${targets.apiUser} and ${targets.jobsUser}, partition creation to ${targets.jobsUser}.`,
     );
   } finally {
     await client.end();

@@ -1,5 +1,6 @@
-// The only module that reads process.env. Parsed once, lazily, with zod; a bad value fails
-// loudly with the variable's name so a misconfigured deploy never starts half-working.
+// The only module that reads process.env. Parsed once with zod, at each function's cold start
+// (loadConfigAtStart, from the HTTP and job runtimes); a bad value stops the process with the
+// variable's name so a misconfigured deploy never starts half-working.
 import { z } from 'zod';
 
 const csv = z.string().transform((s) =>
@@ -113,6 +114,13 @@ function isPrivateJwkList(value: string): boolean {
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  constructor(
+    message: string,
+    /** The environment variables at fault (names only: values may be secrets). */
+    readonly variables: readonly string[] = [],
+  ) {
+    super(message);
+  }
 }
 
 export function parseConfig(env: NodeJS.ProcessEnv): Config {
@@ -121,9 +129,66 @@ export function parseConfig(env: NodeJS.ProcessEnv): Config {
     const problems = result.error.issues
       .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
       .join('; ');
-    throw new ConfigError(`Invalid configuration: ${problems}`);
+    const variables = [...new Set(result.error.issues.map((i) => String(i.path[0] ?? '(root)')))];
+    throw new ConfigError(`Invalid configuration: ${problems}`, variables);
   }
   return result.data;
+}
+
+export type FunctionKind = 'http' | 'job';
+
+/**
+ * What a deployed function cannot run without, beyond each value being well formed: a
+ * database, and for HTTP functions (which sign or verify access tokens) the signing keys.
+ * Only enforced with NODE_ENV=production; elsewhere the defaults (embedded database,
+ * ephemeral keys) are the point.
+ */
+export function productionProblems(cfg: Config, kind: FunctionKind): [string, string][] {
+  if (cfg.NODE_ENV !== 'production') return [];
+  const problems: [string, string][] = [];
+  if (!cfg.DATABASE_URL && !cfg.INSTANCE_CONNECTION_NAME)
+    problems.push(['INSTANCE_CONNECTION_NAME', 'Set it (or DATABASE_URL) in production']);
+  if (cfg.INSTANCE_CONNECTION_NAME && !cfg.DATABASE_URL && !cfg.DB_IAM_USER)
+    problems.push(['DB_IAM_USER', 'Required with INSTANCE_CONNECTION_NAME']);
+  if (kind === 'http' && !cfg.JWT_SIGNING_KEYS)
+    problems.push(['JWT_SIGNING_KEYS', 'Required in production']);
+  return problems;
+}
+
+/**
+ * Called when a function's module loads (its cold start): parses the whole configuration
+ * and checks what production needs, so a bad value stops the instance before it serves
+ * anything. On failure it writes one JSON log line naming the variables (never their
+ * values) and throws: the Functions Framework then reports the module as unloadable and
+ * exits non-zero, and the deploy's health probe or the revision's start-up fails loudly.
+ */
+export function loadConfigAtStart(
+  kind: FunctionKind,
+  env: NodeJS.ProcessEnv = process.env,
+): Config {
+  let error: ConfigError;
+  try {
+    const cfg = parseConfig(env);
+    const problems = productionProblems(cfg, kind);
+    if (problems.length === 0) return cfg;
+    error = new ConfigError(
+      `Invalid configuration: ${problems.map(([v, m]) => `${v}: ${m}`).join('; ')}`,
+      problems.map(([v]) => v),
+    );
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    error = err;
+  }
+  // Not through shared/log.ts: the logger reads LOG_LEVEL from the configuration that failed.
+  process.stderr.write(
+    `${JSON.stringify({
+      severity: 'CRITICAL',
+      message: error.message,
+      invalidVariables: error.variables,
+      time: new Date().toISOString(),
+    })}\n`,
+  );
+  throw error;
 }
 
 let cached: Config | undefined;

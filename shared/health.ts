@@ -14,9 +14,10 @@ export async function checkDatabase(): Promise<DatabaseHealth> {
   const started = performance.now();
   try {
     const pool = await getPool();
+    // Through a SECURITY DEFINER function: the functions' database user may not read the
+    // migration ledger itself (scripts/db-grants.ts).
     const query = pool.query<{ migration: string | null }>(
-      `SELECT (SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL
-                 AND rolled_back_at IS NULL ORDER BY migration_name DESC LIMIT 1) AS migration`,
+      'SELECT latest_applied_migration() AS migration',
     );
     const timeout = new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error('database check timed out')), DEADLINE_MS).unref(),

@@ -8,7 +8,7 @@ import * as ff from '@google-cloud/functions-framework';
 import type { z } from 'zod';
 import { verifyAccessToken } from '../auth/access-token.ts';
 import type { AuthMode, Principal } from '../auth/principal.ts';
-import { config } from '../config.ts';
+import { config, loadConfigAtStart } from '../config.ts';
 import { AppError, type FieldError, isAppError, titleFor } from '../errors.ts';
 import { errorFields, type Logger, logger } from '../log.ts';
 import { installMalformedBodyHandler, MAX_BODY_BYTES } from './body-errors.ts';
@@ -351,6 +351,8 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
 
 /** Builds the handler and registers it with the Functions Framework under `name`. */
 export function defineHttpFunction(name: string, routes: readonly Route[]): HttpHandler {
+  // At module load, i.e. the cold start: a bad configuration stops the instance here.
+  loadConfigAtStart('http');
   installMalformedBodyHandler();
   const handler = createHttpHandler(name, routes);
   ff.http(name, handler);

@@ -9,7 +9,7 @@
 // One JSON log line per run reports rows touched and the duration.
 import { type CloudEvent, cloudEvent } from '@google-cloud/functions-framework';
 import { z } from 'zod';
-import { config } from '../config.ts';
+import { config, loadConfigAtStart } from '../config.ts';
 import { isoDate } from '../jobs/time.ts';
 import type { JobArgs, JobReport, JobResult } from '../jobs/types.ts';
 import { errorFields, logger } from '../log.ts';
@@ -91,6 +91,8 @@ function eventAgeSeconds(
 }
 
 export function defineJob(name: string, definition: JobDefinition): DefinedJob {
+  // At module load, i.e. the cold start: a bad configuration stops the instance here.
+  loadConfigAtStart('job');
   const run: DefinedJob['run'] = async (args) => {
     const log = args.log ?? logger.child({ job: name });
     const started = performance.now();

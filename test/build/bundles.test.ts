@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,8 +13,10 @@ import {
   type BundleResult,
   buildFunction,
   buildMigrate,
+  bundleLockfile,
   externalPackages,
   formatBytes,
+  type PackageLock,
   repoRoot,
 } from '../../scripts/build.ts';
 import { functionRegistry } from '../../shared/registry.ts';
@@ -84,6 +86,12 @@ describe('function bundles', () => {
         expect(externalPackages).toContain(dep);
         expect(version).toBe(rootPkg.dependencies[dep]);
       }
+      // The install Cloud Build runs is pinned by a lock matching package.json.
+      const lock = JSON.parse(await readFile(path.join(bundle.dir, 'package-lock.json'), 'utf8'));
+      expect(lock.packages[''].dependencies).toEqual(pkg.dependencies);
+      expect(lock.packages['node_modules/@google-cloud/functions-framework'].version).toBe(
+        rootPkg.dependencies['@google-cloud/functions-framework'],
+      );
 
       // Files the code finds through import.meta.url sit where the rewritten URL points.
       for (const asset of bundle.assets)
@@ -112,6 +120,7 @@ describe('function bundles', () => {
     const listing = spawnSync('unzip', ['-Z1', first.zipPath ?? ''], { encoding: 'utf8' });
     expect(listing.stdout.split('\n').filter(Boolean).sort()).toEqual([
       'index.mjs',
+      'package-lock.json',
       'package.json',
     ]);
     const second = await buildFunction(health, outDir, true);
@@ -134,6 +143,107 @@ describe('function bundles', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('build robustness', () => {
+  it('a failed build leaves the previous bundle and its zip as they were, and no scratch folder', async () => {
+    const dir = path.join(outDir, 'robust');
+    await mkdir(dir, { recursive: true });
+    const health = functionRegistry.find((f) => f.name === 'health');
+    if (!health) throw new Error('health is not registered');
+    const good = await buildFunction({ ...health, name: 'fn' }, dir, true);
+    const before = await readFile(good.zipPath ?? '');
+    const entryBefore = await readFile(good.entry);
+    // A source that cannot be bundled (an import that does not resolve).
+    const broken = path.join(dir, 'broken.ts');
+    await writeFile(
+      broken,
+      "import { nothing } from './does-not-exist.ts';\nexport { nothing };\n",
+    );
+    const spec = { ...health, name: 'fn', source: path.relative(repoRoot, broken) };
+    await expect(buildFunction(spec, dir, true)).rejects.toThrow(/does-not-exist/);
+    expect((await readFile(path.join(dir, 'fn.zip'))).equals(before)).toBe(true);
+    expect((await readFile(path.join(dir, 'fn', 'index.mjs'))).equals(entryBefore)).toBe(true);
+    expect((await readdir(dir)).sort()).toEqual(['broken.ts', 'fn', 'fn.zip']);
+  }, 120_000);
+
+  it('npm run build works on a fresh clone: it generates the Prisma client first', async () => {
+    // The tracked files only (no shared/db/generated), with the installed node_modules.
+    const clone = await mkdtemp(path.join(tmpdir(), 'brainspark-clone-'));
+    try {
+      const files = spawnSync('git', ['ls-files', '-z'], { cwd: repoRoot, encoding: 'utf8' })
+        .stdout.split('\0')
+        .filter(Boolean);
+      for (const file of files) {
+        if (!existsSync(path.join(repoRoot, file))) continue;
+        await mkdir(path.dirname(path.join(clone, file)), { recursive: true });
+        await cp(path.join(repoRoot, file), path.join(clone, file));
+      }
+      await symlink(path.join(repoRoot, 'node_modules'), path.join(clone, 'node_modules'));
+      expect(existsSync(path.join(clone, 'shared/db/generated'))).toBe(false);
+      const run = spawnSync('npm', ['run', 'build', '--', 'health', '--no-zip'], {
+        cwd: clone,
+        encoding: 'utf8',
+        timeout: 180_000,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME },
+      });
+      expect(run.stderr).not.toContain('Could not resolve');
+      expect(run.status).toBe(0);
+      expect(existsSync(path.join(clone, 'dist/health/index.mjs'))).toBe(true);
+    } finally {
+      await rm(clone, { recursive: true, force: true });
+    }
+  }, 200_000);
+});
+
+describe('bundle lock files', () => {
+  it('hold exactly what the external packages reach in the repo lock, platform binaries optional', async () => {
+    const rootLock = JSON.parse(
+      await readFile(path.join(repoRoot, 'package-lock.json'), 'utf8'),
+    ) as PackageLock;
+    const rootPkg = JSON.parse(await readFile(path.join(repoRoot, 'package.json'), 'utf8'));
+    const deps = {
+      '@google-cloud/functions-framework':
+        rootPkg.dependencies['@google-cloud/functions-framework'],
+      '@node-rs/argon2': rootPkg.dependencies['@node-rs/argon2'],
+    };
+    const lock = bundleLockfile(rootLock, 'brainspark-x', deps, { node: '>=22' });
+    expect(lock.lockfileVersion).toBe(3);
+    expect(lock.packages['']).toEqual({
+      name: 'brainspark-x',
+      dependencies: deps,
+      engines: { node: '>=22' },
+    });
+    const keys = Object.keys(lock.packages);
+    // What the framework needs at run time is there, with the repo's versions and hashes.
+    for (const key of [
+      'node_modules/express',
+      'node_modules/cloudevents',
+      'node_modules/body-parser',
+    ]) {
+      expect(lock.packages[key]?.version).toBe(rootLock.packages[key]?.version);
+      expect(lock.packages[key]?.integrity).toBe(rootLock.packages[key]?.integrity);
+    }
+    // Nothing else: no dev tools, none of the bundled libraries.
+    for (const key of [
+      'node_modules/vitest',
+      'node_modules/esbuild',
+      'node_modules/zod',
+      'node_modules/pg',
+    ])
+      expect(keys).not.toContain(key);
+    expect(keys.some((k) => rootLock.packages[k]?.dev)).toBe(false);
+    // Per-platform binaries stay optional so npm installs only the matching one.
+    expect(lock.packages['node_modules/@node-rs/argon2-linux-x64-gnu']?.optional).toBe(true);
+    expect(lock.packages['node_modules/@node-rs/argon2']?.optional).toBeUndefined();
+    expect(lock.packages['node_modules/express']?.optional).toBeUndefined();
+  });
+
+  it('refuse a dependency missing from the repo lock', () => {
+    expect(() =>
+      bundleLockfile({ lockfileVersion: 3, packages: { '': {} } }, 'x', { nope: '1.0.0' }),
+    ).toThrow(/nope is not in package-lock.json/);
   });
 });
 

@@ -1,14 +1,19 @@
 // What the migration job does in production, on real PostgreSQL 15: the migration bundle runs
 // as a non-superuser `migrator` owning the database, then grants.mjs gives the HTTP functions'
-// user data access only and the jobs' user the owner rights partition maintenance needs.
+// and the jobs' users data access only. The health check and partition maintenance then run
+// under those users, and a later migration can still ALTER the partitioned tables.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildMigrate, repoRoot } from '../../scripts/build.ts';
 import { grantStatements } from '../../scripts/db-grants.ts';
+import { closeDatabase, useDatabasePool } from '../../shared/db/client.ts';
+import { checkDatabase } from '../../shared/health.ts';
+import { runPartitionMaintenance } from '../../shared/jobs/partition-maintenance.ts';
+import { createLogger } from '../../shared/log.ts';
 import { adminUrl } from '../helpers/db.ts';
 
 const suffix = randomBytes(4).toString('hex');
@@ -93,7 +98,7 @@ describe('the HTTP functions database user', () => {
     });
   });
 
-  it('cannot change the schema, nor touch the migration ledger', async () => {
+  it('cannot change the schema, touch the migration ledger nor create partitions', async () => {
     await as(roles.api, async (c) => {
       await expect(c.query('CREATE TABLE intruder (id int)')).rejects.toThrow(/permission denied/);
       await expect(c.query('DROP TABLE children')).rejects.toThrow(/must be owner/);
@@ -103,27 +108,94 @@ describe('the HTTP functions database user', () => {
       await expect(c.query('SELECT * FROM "_prisma_migrations"')).rejects.toThrow(
         /permission denied/,
       );
+      await expect(
+        c.query(`SELECT create_monthly_partition('messages', '2098-01-01')`),
+      ).rejects.toThrow(/permission denied for function create_monthly_partition/);
     });
+  });
+
+  it('gets a ready health check naming the latest migration (shared/health.ts as this user)', async () => {
+    const pool = new pg.Pool({ connectionString: urlFor(roles.api), max: 1 });
+    useDatabasePool(pool);
+    try {
+      const health = await checkDatabase();
+      expect(health.ready).toBe(true);
+      const latest = (await readdir(path.join(repoRoot, 'prisma', 'migrations')))
+        .filter((n) => /^\d{14}_/.test(n))
+        .sort()
+        .at(-1);
+      expect(health.migration).toBe(latest);
+    } finally {
+      await closeDatabase();
+    }
   });
 });
 
 describe('the jobs database user', () => {
-  it('creates and drops partitions of the partitioned tables, which the API user can then use', async () => {
-    await as(roles.jobs, async (c) => {
-      await c.query(
-        `CREATE TABLE messages_2099_01 PARTITION OF messages FOR VALUES FROM ('2099-01-01') TO ('2099-02-01')`,
+  it('runs partition maintenance for a later month, and the migrator can still ALTER the partitioned tables', async () => {
+    // Two months ahead: the migrations made partitions up to 4 months after today, so the
+    // job's window (up to 4 months after its date) adds new ones, owned by whoever made them.
+    const now = new Date();
+    const monthAt = (offset: number) => {
+      const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + offset, 15));
+      return {
+        date: d.toISOString().slice(0, 10),
+        suffix: d.toISOString().slice(0, 7).replace('-', '_'),
+      };
+    };
+    const pool = new pg.Pool({ connectionString: urlFor(roles.jobs), max: 2 });
+    try {
+      const report = await runPartitionMaintenance(pool, {
+        date: monthAt(2).date,
+        log: createLogger({ test: 'db-grants' }),
+      });
+      expect(report.counts.messagesPartitionsCreated).toBeGreaterThanOrEqual(1);
+      expect(report.counts.daily_activityPartitionsCreated).toBeGreaterThanOrEqual(1);
+    } finally {
+      await pool.end();
+    }
+    const newest = monthAt(6).suffix;
+    await as(roles.migrator, async (c) => {
+      const { rows } = await c.query<{ relname: string; owner: string }>(
+        `SELECT c.relname, pg_get_userbyid(c.relowner) AS owner FROM pg_class c
+          WHERE c.relname IN ($1, $2)`,
+        [`messages_${newest}`, `daily_activity_${newest}`],
       );
+      expect(rows).toHaveLength(2);
+      for (const row of rows) expect(row.owner).toBe(roles.migrator);
+      // What the next schema change does: recurses into every partition, the job's included.
+      await c.query('ALTER TABLE messages ADD COLUMN grants_probe int');
+      await c.query('ALTER TABLE daily_activity ADD COLUMN grants_probe int');
+      await c.query('ALTER TABLE messages DROP COLUMN grants_probe');
+      await c.query('ALTER TABLE daily_activity DROP COLUMN grants_probe');
     });
     await as(roles.api, async (c) => {
+      // The new partitions got the API user's grants (default privileges of the owner).
       const { rows } = await c.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM messages WHERE created_at >= '2099-01-01'`,
+        `SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(`messages_${newest}`)}`,
       );
       expect(rows[0]?.n).toBe(0);
     });
+  });
+
+  it('cannot create tables or partitions directly, nor act as the owner', async () => {
     await as(roles.jobs, async (c) => {
-      // Tables referencing messages hold per-partition constraints: detach first, as retention does.
-      await c.query('ALTER TABLE messages DETACH PARTITION messages_2099_01');
-      await c.query('DROP TABLE messages_2099_01');
+      await expect(
+        c.query(
+          `CREATE TABLE messages_2099_01 PARTITION OF messages FOR VALUES FROM ('2099-01-01') TO ('2099-02-01')`,
+        ),
+      ).rejects.toThrow(/permission denied|must be owner/);
+      await expect(c.query('ALTER TABLE messages ADD COLUMN x int')).rejects.toThrow(
+        /must be owner/,
+      );
+      await expect(c.query('SELECT * FROM "_prisma_migrations"')).rejects.toThrow(
+        /permission denied/,
+      );
+      const { rows } = await c.query<{ member: boolean }>(
+        'SELECT pg_has_role(current_user, $1, $2) AS member',
+        [roles.migrator, 'MEMBER'],
+      );
+      expect(rows[0]?.member).toBe(false);
     });
   });
 });
@@ -135,7 +207,8 @@ describe('grant statements', () => {
       jobsUser: 'jobs@p.iam',
     });
     expect(sql.join('\n')).toContain('"api""; DROP TABLE x; --"');
-    expect(sql.at(-1)).toBe('GRANT "migrator" TO "jobs@p.iam"');
+    expect(sql.at(-1)).toBe('REVOKE "migrator" FROM "jobs@p.iam"');
+    expect(sql.join('\n')).not.toMatch(/GRANT "migrator" TO/);
   });
 
   it('refuse to run for a user that does not exist', () => {
