@@ -29,11 +29,13 @@ export const defaultOutDir = path.join(repoRoot, 'dist');
  * - the Functions Framework: the runtime starts its own copy and looks the function up in
  *   that copy's registry, so the bundle must import the very same installed package;
  * - @node-rs/argon2: a native addon whose platform binary npm picks at install time;
- * - pg-native: an optional native driver pg loads only on request (never here).
+ * - pg-native: an optional native driver pg loads only on request (never here);
+ * - @resvg/resvg-js: the digest chart's renderer, a native addon like argon2.
  */
 export const externalPackages = [
   '@google-cloud/functions-framework',
   '@node-rs/argon2',
+  '@resvg/resvg-js',
   'pg-native',
 ];
 

@@ -23,6 +23,8 @@ export interface ManifestFunction {
   /** DB_POOL_MAX of each instance. */
   db_pool_max: number;
   schedule: { cron: string; time_zone: string } | null;
+  /** Event functions: the Pub/Sub topic their push subscription reads. */
+  topic: string | null;
 }
 
 export interface Manifest {
@@ -48,6 +50,7 @@ export function buildManifest(registry: readonly FunctionSpec[] = functionRegist
       schedule: spec.schedule
         ? { cron: spec.schedule.cron, time_zone: spec.schedule.timeZone }
         : null,
+      topic: spec.topic ?? null,
     })),
   };
 }

@@ -214,10 +214,11 @@ interface Running {
 }
 
 const running = new Map<string, Running>();
+let mailCatcher: import('../shared/dev/mail-catcher.ts').MailCatcher | undefined;
 
 function startFunction(
   name: string,
-  kind: 'http' | 'job',
+  kind: 'http' | 'job' | 'event',
   env: Record<string, string>,
   port: number,
 ): Running {
@@ -451,8 +452,27 @@ async function main(): Promise<void> {
     TUTOR_PROVIDER: 'builtin',
     CORS_ORIGINS: 'https://app.brainspark.app',
   };
-  const httpEnv = { ...common, DATABASE_URL: urlFor(names.api), JWT_SIGNING_KEYS: signingKeys };
-  const jobEnv = { ...common, DATABASE_URL: urlFor(names.jobs) };
+  // Mail goes to a real SMTP server in this process (the local mail catcher), as it goes to
+  // the provider in production; the unsubscribe-link key is a secret like the signing keys.
+  const { startMailCatcher } = await import('../shared/dev/mail-catcher.ts');
+  mailCatcher = await startMailCatcher();
+  const notifyEnv = {
+    NOTIFY_TOKEN_KEY: randomBytes(32).toString('hex'),
+    PUBLIC_APP_URL: 'https://app.brainspark.app',
+    PUBLIC_API_URL: 'https://api.brainspark.app',
+  };
+  const httpEnv = {
+    ...common,
+    ...notifyEnv,
+    DATABASE_URL: urlFor(names.api),
+    JWT_SIGNING_KEYS: signingKeys,
+  };
+  const jobEnv = {
+    ...common,
+    ...notifyEnv,
+    SMTP_URL: mailCatcher.url,
+    DATABASE_URL: urlFor(names.jobs),
+  };
 
   const specs = new Map(functionRegistry.map((f) => [f.name, f]));
   /** The running instance of a function, started on first use (its cold start). */
@@ -604,6 +624,53 @@ async function main(): Promise<void> {
       path: `/children/${childId}/${conversationId}/end`,
       token: kid,
     });
+  });
+  // A danger message: its parent alert, delivered by the alert-delivery bundle (the CloudEvent
+  // Pub/Sub pushes), must be in the parent's inbox within 60 s, without the child's words.
+  await step('alert-delivery', 'safety alert email within 60 s of the message', async () => {
+    const started = performance.now();
+    const start = await call(await fn('conversations'), {
+      method: 'POST',
+      path: `/children/${childId}`,
+      token: kid,
+      body: { type: 'exploration', topicId },
+    });
+    const words = 'sometimes I want to die';
+    await call(await fn('conversations'), {
+      method: 'POST',
+      path: `/children/${childId}/${start.body?.conversation?.id}/messages`,
+      token: kid,
+      body: { text: words },
+    });
+    const alertId = await admin(
+      async (c) =>
+        (
+          await c.query<{ id: string }>(
+            `SELECT id FROM parent_alerts WHERE child_id = $1 AND severity = 'high' ORDER BY created_at DESC LIMIT 1`,
+            [childId],
+          )
+        ).rows[0]?.id,
+      names.database,
+    );
+    if (!alertId) throw new StepError('the danger message raised no high-severity alert');
+    await call(await fn('alert-delivery'), {
+      method: 'POST',
+      path: '/',
+      headers: { 'content-type': 'application/cloudevents+json' },
+      body: pubsubCloudEvent('brainspark-rehearsal', 'parent-alerts', { alertId }, new Date()),
+      expect: [200, 204],
+    });
+    const mail = await (mailCatcher as NonNullable<typeof mailCatcher>).waitFor(
+      (m) => m.envelopeTo.includes(email),
+      60_000,
+    );
+    const seconds = (performance.now() - started) / 1000;
+    if (seconds > 60) throw new StepError(`alert email after ${seconds.toFixed(1)} s`);
+    if (!mail.subject.startsWith('Safety alert for'))
+      throw new StepError(`unexpected subject ${mail.subject}`);
+    if (`${mail.text}${mail.html}`.includes(words))
+      throw new StepError("the email quotes the child's words");
+    say(`alert email "${mail.subject}" ${seconds.toFixed(1)} s after the message`);
   });
   await step('dashboard', "parent's child view and activity", async () => {
     const { body } = await call(await fn('dashboard'), {
@@ -800,6 +867,7 @@ async function main(): Promise<void> {
 }
 
 async function cleanup(): Promise<void> {
+  await mailCatcher?.close().catch(() => undefined);
   for (const child of children)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 300));

@@ -1,6 +1,8 @@
 // `npm start`: every HTTP function of the registry on one local port, each under
 // /<function-name>, exactly as the Functions Framework serves it in the cloud.
 // Without DATABASE_URL an embedded PostgreSQL (PGlite) is started, migrated and seeded.
+// Without SMTP_URL a local mail catcher takes the mail (shown at /dev/mail), and without a
+// Google Cloud project parent alerts are delivered in-process (no Pub/Sub).
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +12,7 @@ import { closeDatabase, getPool, useDatabasePool } from '../shared/db/client.ts'
 import { migrateUp } from '../shared/db/migrator.ts';
 import { seedDatabase } from '../shared/db/seed.ts';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../shared/dev/embedded-db.ts';
+import type { MailCatcher } from '../shared/dev/mail-catcher.ts';
 import { logger } from '../shared/log.ts';
 import { httpFunctions } from '../shared/registry.ts';
 
@@ -36,6 +39,23 @@ async function main(): Promise<void> {
     client.release();
   }
 
+  let catcher: MailCatcher | undefined;
+  if (!cfg.SMTP_URL) {
+    const [{ startMailCatcher }, { useSmtpUrl }] = await Promise.all([
+      import('../shared/dev/mail-catcher.ts'),
+      import('../shared/notify/mailer.ts'),
+    ]);
+    catcher = await startMailCatcher({ port: cfg.DEV_SMTP_PORT });
+    useSmtpUrl(catcher.url);
+  }
+  if (!cfg.GOOGLE_CLOUD_PROJECT) {
+    const { deliverAlertsInProcess } = await import('../shared/notify/in-process.ts');
+    deliverAlertsInProcess(pool);
+  }
+  const mailPages = catcher
+    ? (await import('../shared/dev/mail-pages.ts')).serveMailPages
+    : undefined;
+
   const servers = new Map<string, http.Server>();
   for (const fn of httpFunctions) {
     await import(path.resolve(root, fn.source));
@@ -44,6 +64,16 @@ async function main(): Promise<void> {
 
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://local');
+    if (catcher && mailPages && url.pathname.startsWith('/dev/mail')) {
+      if (mailPages(catcher, url.pathname, res)) return;
+    }
+    // Jobs run in this process (the embedded database admits one process): POST
+    // /dev/jobs/<name>?at=<ISO time> or ?date=YYYY-MM-DD, as Cloud Scheduler would trigger them.
+    const job = /^\/dev\/jobs\/([a-z-]+)$/.exec(url.pathname);
+    if (job && req.method === 'POST') {
+      void runJobLocally(job[1] ?? '', url.searchParams, res);
+      return;
+    }
     const [, name = '', ...rest] = url.pathname.split('/');
     const target = servers.get(name);
     if (!target) {
@@ -61,16 +91,46 @@ async function main(): Promise<void> {
     );
     for (const name of servers.keys()) console.log(`  ${base}/${name}/`);
     console.log(embedded ? `Embedded database: ${embedded.url}` : 'Database: DATABASE_URL');
+    if (catcher) console.log(`Mail catcher: ${catcher.url}, caught mail at ${base}/dev/mail`);
   });
 
   const shutdown = async () => {
     server.close();
+    await catcher?.close();
     await closeDatabase();
     await embedded?.stop();
     process.exit(0);
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+}
+
+async function runJobLocally(
+  name: string,
+  params: URLSearchParams,
+  res: http.ServerResponse,
+): Promise<void> {
+  const reply = (status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  try {
+    const { jobRunners } = await import('../shared/jobs/index.ts');
+    const { jobPayloadSchema } = await import('../shared/runtime/job.ts');
+    const runner = jobRunners[name];
+    if (!runner) return reply(404, { error: 'unknown job', jobs: Object.keys(jobRunners) });
+    const payload = jobPayloadSchema.safeParse(Object.fromEntries(params));
+    if (!payload.success) return reply(400, { error: 'give date=YYYY-MM-DD or at=<ISO time>' });
+    const { date, at } = payload.data;
+    const report = await runner(await getPool(), {
+      log: logger.child({ job: name }),
+      ...(date ? { date } : {}),
+      ...(at ? { at: new Date(at) } : {}),
+    });
+    reply(200, { job: name, ...report });
+  } catch (err) {
+    reply(500, { job: name, error: err instanceof Error ? err.message : String(err) });
+  }
 }
 
 main().catch((err: unknown) => {

@@ -87,6 +87,34 @@ const configSchema = z.object({
   PASSWORD_HASH_ITERATIONS: z.coerce.number().int().min(2).default(2),
   /** Prefix of every rate-limit key in Redis (tests use one per run). */
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).default('bs:rl:'),
+  // --- Parent notifications (shared/notify) ---
+  /** smtp:// or smtps:// URL with credentials (Secret Manager). Unset: no email is sent
+   * (`npm start` then runs its own mail catcher and points this at it). */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\/[^\s]+$/, 'an smtp:// or smtps:// URL')
+    .optional(),
+  MAIL_FROM: z.string().min(3).max(200).default('BrainSpark <hello@brainspark.app>'),
+  /** The parent app, for dashboard links in notifications. */
+  PUBLIC_APP_URL: z.string().url().default('https://app.brainspark.app'),
+  /** Where the functions are reached as /<function>/... (unsubscribe links). */
+  PUBLIC_API_URL: z.string().url().default('http://127.0.0.1:8080'),
+  /** FCM HTTP v1 base URL (tests point it at a local server in FCM's REST shape). */
+  FCM_ENDPOINT: z.string().url().default('https://fcm.googleapis.com'),
+  /** Firebase project that sends pushes; defaults to GOOGLE_CLOUD_PROJECT. Neither: no push. */
+  FCM_PROJECT: z.string().min(1).optional(),
+  /** How FCM calls get an access token: the metadata server (Cloud) or none (a local server). */
+  FCM_AUTH: z.enum(['metadata', 'none']).default('metadata'),
+  /** The metadata server (tests serve tokens from a local one). */
+  METADATA_SERVER_URL: z.string().url().default('http://metadata.google.internal'),
+  /** HS256 key (at least 32 characters) signing unsubscribe links. Required in production;
+   * elsewhere a random key per process is used when unset. */
+  NOTIFY_TOKEN_KEY: z.string().min(32).optional(),
+  /** Sends tried in-process per transient error before Pub/Sub's own retry takes over. */
+  NOTIFY_RETRY_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(3),
+  NOTIFY_RETRY_BASE_MS: z.coerce.number().int().min(0).max(60_000).default(500),
+  /** Port of the local mail catcher `npm start` runs when SMTP_URL is unset. */
+  DEV_SMTP_PORT: z.coerce.number().int().min(0).max(65535).default(1025),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,7 +2,9 @@
 // Terraform manifest all read it, so none of them can drift from the others.
 // Pure data: importing it must stay free (no SDKs, no I/O).
 
-export type FunctionKind = 'http' | 'job';
+/** http: public HTTPS; job: Cloud Scheduler -> Pub/Sub topic; event: a Pub/Sub push
+ * subscription on an existing topic (dead-lettered, terraform/notifications.tf). */
+export type FunctionKind = 'http' | 'job' | 'event';
 
 export interface FunctionSpec {
   /** Function name, functions-framework target and URL segment (`/<name>` locally). */
@@ -25,6 +27,8 @@ export interface FunctionSpec {
   readonly dbPoolMax: number;
   /** Jobs only: Cloud Scheduler cron and its time zone. */
   readonly schedule?: { readonly cron: string; readonly timeZone: string };
+  /** Event functions only: the Pub/Sub topic whose messages they receive. */
+  readonly topic?: string;
 }
 
 const http = (
@@ -71,6 +75,27 @@ const job = (
   schedule: { cron, timeZone: 'Etc/UTC' },
 });
 
+const event = (
+  name: string,
+  description: string,
+  topic: string,
+  timeoutSeconds = 120,
+): FunctionSpec => ({
+  name,
+  kind: 'event',
+  source: `functions/${name}/index.ts`,
+  description,
+  memory: '512Mi',
+  timeoutSeconds,
+  // Deliveries wait on SMTP and FCM, not on the database: a few short statements each, so
+  // one instance with 20 concurrent deliveries on 2 connections covers a burst of alerts.
+  concurrency: 20,
+  minInstances: 0,
+  maxInstances: 1,
+  dbPoolMax: 2,
+  topic,
+});
+
 export const functionRegistry: readonly FunctionSpec[] = [
   // Probed by the uptime check once a minute from a few places: one instance is plenty.
   http('health', 'Liveness and database readiness', { maxInstances: 1, dbPoolMax: 1 }),
@@ -101,10 +126,26 @@ export const functionRegistry: readonly FunctionSpec[] = [
   // leaves a 23x margin, so it needs no split.
   job('cognitive-scoring', 'Nightly cognitive metrics per recently active child', '0 2 * * *'),
   job('data-retention', 'Retention schedule enforcement and birthday age groups', '0 3 * * *'),
+  // The lock's session plus one connection its senders share (they wait on SMTP, not SQL).
+  {
+    ...job(
+      'weekly-digest',
+      'Weekly digest email at Sunday 18:00 in each family time zone',
+      '10 * * * *',
+    ),
+    dbPoolMax: 2,
+  },
+  // Everything runs on the lock's session.
+  {
+    ...job('streak-reminders', 'Push at 18:00 local for streaks not yet kept today', '0 * * * *'),
+    dbPoolMax: 1,
+  },
+  event('alert-delivery', 'Parent alerts by push (FCM) and email (SMTP)', 'parent-alerts'),
 ];
 
 export const httpFunctions = functionRegistry.filter((f) => f.kind === 'http');
 export const jobFunctions = functionRegistry.filter((f) => f.kind === 'job');
+export const eventFunctions = functionRegistry.filter((f) => f.kind === 'event');
 
 export function findFunction(name: string): FunctionSpec | undefined {
   return functionRegistry.find((f) => f.name === name);

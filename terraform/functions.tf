@@ -63,14 +63,14 @@ resource "google_cloudfunctions2_function" "function" {
     vpc_connector                 = google_vpc_access_connector.functions.id
     vpc_connector_egress_settings = "PRIVATE_RANGES_ONLY"
 
-    environment_variables = merge(local.function_environment, {
+    environment_variables = merge(local.function_environment, local.notification_environment, {
       DB_IAM_USER = each.value.kind == "http" ? google_sql_user.functions.name : google_sql_user.jobs.name
       # Per function (shared/registry.ts): counted in the connection budget (database.tf).
       DB_POOL_MAX = tostring(each.value.db_pool_max)
     })
 
     dynamic "secret_environment_variables" {
-      for_each = each.value.kind == "http" ? local.function_secrets : local.job_secrets
+      for_each = merge(each.value.kind == "http" ? local.function_secrets : local.job_secrets, local.notification_secrets[each.value.kind])
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
@@ -97,6 +97,7 @@ resource "google_cloudfunctions2_function" "function" {
     google_project_iam_member.jobs,
     google_secret_manager_secret_iam_member.functions,
     google_secret_manager_secret_iam_member.jobs,
+    google_secret_manager_secret_iam_member.notifications,
     # Secret environment variables name version "latest", which must exist at deploy time.
     google_secret_manager_secret_version.redis_url,
     google_secret_manager_secret_version.redis_ca,

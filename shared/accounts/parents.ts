@@ -197,6 +197,8 @@ export async function deleteAccount(parentId: string): Promise<void> {
     );
     await tx.query('UPDATE parents SET deleted_at = NOW() WHERE id = $1', [parentId]);
     await revokeAllForParent(tx, parentId);
+    // No push may reach a deleted account's phones, even during the grace period.
+    await tx.query('DELETE FROM parent_devices WHERE parent_id = $1', [parentId]);
   });
 }
 
@@ -229,6 +231,8 @@ export const EXPORTED_TABLES: Record<string, string> = {
   parent_alerts: 'alerts',
   idempotency_keys: 'idempotencyKeys',
   audit_log: 'auditLog',
+  parent_devices: 'devices',
+  notification_deliveries: 'notificationDeliveries',
 };
 
 /** Tables on a foreign-key path to the family that are deliberately not exported, and why. */
@@ -319,6 +323,15 @@ export async function exportFamily(parentId: string): Promise<Record<string, unk
                    AND a.row_id IN (SELECT id FROM consent_revocations WHERE parent_id = $1))
             ORDER BY a.changed_at, a.id`,
           [parentId, childIds],
+        ],
+        // The push token only addresses the device; it is left out like other credentials.
+        devices: [
+          "SELECT to_jsonb(t) - 'fcm_token' AS row FROM parent_devices t WHERE t.parent_id = $1 ORDER BY t.created_at",
+          [parentId],
+        ],
+        notificationDeliveries: [
+          'SELECT to_jsonb(t) AS row FROM notification_deliveries t WHERE t.parent_id = $1 ORDER BY t.created_at',
+          [parentId],
         ],
       };
       const unwrap = (rows: Record<string, unknown>[]) => rows.map((r) => r.row);

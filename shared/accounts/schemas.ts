@@ -1,5 +1,6 @@
 // Input shapes shared by the account functions (zod), so limits are the same everywhere.
 import { z } from 'zod';
+import { notificationSettingsSchema } from '../notify/settings.ts';
 
 export const emailSchema = z.string().trim().max(255).pipe(z.email());
 export const passwordSchema = z.string().min(10, 'At least 10 characters').max(200);
@@ -38,5 +39,18 @@ export const settingsSchema = z
   .pipe(
     z
       .record(z.string().max(64), z.json())
-      .refine((s) => Object.keys(s).length <= 50, 'At most 50 keys'),
+      .refine((s) => Object.keys(s).length <= 50, 'At most 50 keys')
+      // The notification switches are read by the delivery code: only known keys, booleans.
+      .superRefine((s, ctx) => {
+        if (!('notifications' in s)) return;
+        const parsed = notificationSettingsSchema.safeParse(s.notifications);
+        if (parsed.success) return;
+        for (const issue of parsed.error.issues) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['notifications', ...issue.path.map(String)],
+            message: issue.message,
+          });
+        }
+      }),
   );

@@ -25,6 +25,9 @@ export const RETENTION = {
   dailyActivity: '24 months',
   cognitiveMetrics: '24 months',
   auditLog: '3 years',
+  /** FCM expires tokens of apps not opened for 270 days; the app re-registers on every start. */
+  pushDevicesUnseen: '270 days',
+  notificationDeliveries: '90 days',
   /** A graduation alert is only raised within this long after the 15th birthday. */
   graduationNoticeWindow: '90 days',
 } as const;
@@ -58,6 +61,18 @@ const BATCHED_DELETES: ReadonlyArray<{ category: string; sql: string; keptFor: s
     keptFor: RETENTION.idempotencyKeys,
     sql: `DELETE FROM idempotency_keys WHERE id IN (
             SELECT id FROM idempotency_keys WHERE created_at < $1::timestamptz LIMIT $2)`,
+  },
+  {
+    category: 'pushDevices',
+    keptFor: RETENTION.pushDevicesUnseen,
+    sql: `DELETE FROM parent_devices WHERE id IN (
+            SELECT id FROM parent_devices WHERE last_seen_at < $1::timestamptz LIMIT $2)`,
+  },
+  {
+    category: 'notificationDeliveries',
+    keptFor: RETENTION.notificationDeliveries,
+    sql: `DELETE FROM notification_deliveries WHERE id IN (
+            SELECT id FROM notification_deliveries WHERE created_at < $1::timestamptz LIMIT $2)`,
   },
   {
     category: 'messages',

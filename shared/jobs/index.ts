@@ -5,8 +5,10 @@ import { runBrainSparkRollout } from './brain-spark-rollout.ts';
 import { runCognitiveScoring } from './cognitive-scoring.ts';
 import { runDataRetention } from './data-retention.ts';
 import { runPartitionMaintenance } from './partition-maintenance.ts';
+import { runStreakReminders } from './streak-reminders.ts';
 import { runStreakReset } from './streak-reset.ts';
 import type { JobArgs, JobResult } from './types.ts';
+import { runWeeklyDigest } from './weekly-digest.ts';
 
 export type JobRunner = (pool: pg.Pool, args: JobArgs) => Promise<JobResult>;
 
@@ -16,4 +18,6 @@ export const jobRunners: Readonly<Record<string, JobRunner>> = {
   'streak-reset': runStreakReset,
   'cognitive-scoring': runCognitiveScoring,
   'data-retention': runDataRetention,
+  'weekly-digest': (pool, args) => runWeeklyDigest(pool, args),
+  'streak-reminders': (pool, args) => runStreakReminders(pool, args),
 };

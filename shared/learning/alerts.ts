@@ -38,6 +38,11 @@ export function setAlertPublisherForTests(publisher: AlertPublisher | undefined)
   override = publisher;
 }
 
+/** Without Pub/Sub, `npm start` delivers alerts in-process (shared/notify/in-process.ts). */
+export function useAlertPublisher(publisher: AlertPublisher | undefined): void {
+  override = publisher;
+}
+
 async function createPubSubPublisher(
   projectId: string,
   topicName: string,

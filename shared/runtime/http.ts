@@ -329,6 +329,9 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
       const response = isRouteResult(result) ? result : { status: 200, body: result };
       if (response.headers) res.set(response.headers);
       if (response.body === undefined) res.status(response.status ?? 204).end();
+      // A page (e.g. the unsubscribe confirmation) is sent as is, with the handler's type.
+      else if (typeof response.body === 'string' && response.headers?.['content-type'])
+        res.status(response.status ?? 200).send(response.body);
       else res.status(response.status ?? 200).json(response.body);
     } catch (err) {
       if (isAppError(err)) {

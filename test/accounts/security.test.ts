@@ -71,7 +71,58 @@ describeSecurity('parents', [
     ownsResource: false,
   },
   { name: 'DELETE /me', method: 'DELETE', auth: 'parent', path: () => '/me', ownsResource: false },
+  {
+    name: 'GET /me/devices',
+    method: 'GET',
+    auth: 'parent',
+    path: () => '/me/devices',
+    ownsResource: false,
+  },
+  {
+    name: 'POST /me/devices',
+    method: 'POST',
+    auth: 'parent',
+    path: () => '/me/devices',
+    body: { platform: 'ios', token: `fcm-security-${'x'.repeat(40)}` },
+    ownsResource: false,
+  },
 ]);
+
+// A device of family A's parent: another parent must get 404.
+describeSecurity(
+  'parents',
+  [
+    {
+      name: 'DELETE /me/devices/:deviceId',
+      method: 'DELETE',
+      auth: 'parent',
+      path: (_f, deviceId: string) => `/me/devices/${deviceId}`,
+    },
+    // The one-click unsubscribe link is public: the signed token in it is the credential.
+    {
+      name: 'GET /unsubscribe',
+      method: 'GET',
+      auth: 'public',
+      path: () => `/unsubscribe?token=${'x'.repeat(40)}`,
+    },
+    {
+      name: 'POST /unsubscribe',
+      method: 'POST',
+      auth: 'public',
+      path: () => `/unsubscribe?token=${'x'.repeat(40)}`,
+    },
+  ],
+  {
+    prepare: async (f) => {
+      const { registerDevice } = await import('../../shared/notify/devices.ts');
+      const { device } = await registerDevice(f.familyA.parent.id, {
+        platform: 'android',
+        token: `fcm-owned-${'y'.repeat(40)}`,
+      });
+      return device.id;
+    },
+  },
+);
 
 describeSecurity('consents', [
   { name: 'GET /', method: 'GET', auth: 'parent', path: () => '/', ownsResource: false },

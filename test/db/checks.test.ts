@@ -107,6 +107,19 @@ const idempotency = async (db: Queryable): Promise<Row> => ({
 const selfId = randomUUID();
 const negative = (...columns: string[]): Row[] => columns.map((c) => ({ [c]: -1 }));
 
+const devices = async (db: Queryable): Promise<Row> => ({
+  parent_id: await createParent(db),
+  platform: 'android',
+  fcm_token: `fcm-${randomUUID()}`,
+});
+const deliveries = async (db: Queryable): Promise<Row> => ({
+  parent_id: await createParent(db),
+  dedupe_key: `alert:${randomUUID()}:email`,
+  kind: 'alert',
+  channel: 'email',
+  status: 'sending',
+});
+
 const cases: CheckCase[] = [
   {
     constraint: 'parents_auth_provider_check',
@@ -558,6 +571,41 @@ const cases: CheckCase[] = [
     build: idempotency,
     accept: [{ status_code: 100 }, { status_code: 599 }, { status_code: null, response: null }],
     reject: [{ status_code: 99 }, { status_code: 600 }],
+  },
+  {
+    constraint: 'parent_devices_platform_check',
+    table: 'parent_devices',
+    build: devices,
+    accept: [{ platform: 'ios' }, { platform: 'web' }],
+    reject: [{ platform: 'windows' }],
+  },
+  {
+    constraint: 'notification_deliveries_kind_check',
+    table: 'notification_deliveries',
+    build: deliveries,
+    accept: [{ kind: 'digest' }, { kind: 'streak_reminder' }],
+    reject: [{ kind: 'newsletter' }],
+  },
+  {
+    constraint: 'notification_deliveries_channel_check',
+    table: 'notification_deliveries',
+    build: deliveries,
+    accept: [{ channel: 'push' }],
+    reject: [{ channel: 'sms' }],
+  },
+  {
+    constraint: 'notification_deliveries_status_check',
+    table: 'notification_deliveries',
+    build: deliveries,
+    accept: [{ status: 'sent' }, { status: 'retry' }, { status: 'dropped' }, { status: 'failed' }],
+    reject: [{ status: 'pending' }],
+  },
+  {
+    constraint: 'notification_deliveries_attempts_check',
+    table: 'notification_deliveries',
+    build: deliveries,
+    accept: [{ attempts: 0 }, { attempts: 3 }],
+    reject: [{ attempts: -1 }],
   },
 ];
 

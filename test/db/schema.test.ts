@@ -305,6 +305,7 @@ describe('updated_at triggers', () => {
     expect(rows.map((r) => r.table_name)).toEqual([
       'children',
       'daily_activity',
+      'notification_deliveries',
       'parents',
       'progress',
       'streaks',

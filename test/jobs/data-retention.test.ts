@@ -200,6 +200,8 @@ describe('data-retention', () => {
       childrenHardDeleted: 1,
       refreshTokens: 2,
       idempotencyKeys: 1,
+      pushDevices: 0, // test/notify/retention.test.ts
+      notificationDeliveries: 0,
       messages: 2,
       conversations: 1,
       readParentAlerts: 1,

@@ -185,7 +185,7 @@ describe('secrets', () => {
   it('passes JWT keys, the Redis URL and its CA as Secret Manager secret environment variables', () => {
     const dyn = fn.service_config[0].dynamic.secret_environment_variables[0];
     expect(dyn.for_each).toBe(
-      '${each.value.kind == "http" ? local.function_secrets : local.job_secrets}',
+      '${merge(each.value.kind == "http" ? local.function_secrets : local.job_secrets, local.notification_secrets[each.value.kind])}',
     );
     expect(dyn.content[0].secret).toBe('${secret_environment_variables.value.secret_id}');
     const secrets = mod.locals.function_secrets as Record<string, string>;
