@@ -14,6 +14,7 @@ import {
   resolveFailed,
   rollbackLast,
 } from '../shared/db/migrator.ts';
+import { keepAliveOnError } from '../shared/db/resilience.ts';
 import { operationsClientConfig } from './db-connection.ts';
 
 async function main(): Promise<void> {
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
     throw new MigrationError('db:reset refuses to run with NODE_ENV=production');
   }
   const client = new pg.Client(operationsClientConfig(cfg));
+  // A backend terminated mid-run must fail this command, not crash it with an unhandled event.
+  keepAliveOnError(client);
   await client.connect();
   const started = performance.now();
   try {

@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { config } from '../shared/config.ts';
 import { closeDatabase, getPool, useDatabasePool } from '../shared/db/client.ts';
 import { migrateUp } from '../shared/db/migrator.ts';
+import { liftRequestBounds } from '../shared/db/resilience.ts';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../shared/dev/embedded-db.ts';
 import { jobRunners } from '../shared/jobs/index.ts';
 import type { JobProgress, JobReport } from '../shared/jobs/types.ts';
@@ -112,9 +113,10 @@ async function main(): Promise<void> {
     if (embedded) {
       const client = await pool.connect();
       try {
+        await liftRequestBounds(client, '0', 3_600_000);
         await migrateUp(client);
       } finally {
-        client.release();
+        client.release(true);
       }
     }
     const started = performance.now();

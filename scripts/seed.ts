@@ -3,12 +3,15 @@
 // times; prints one JSON line saying what changed.
 import pg from 'pg';
 import { config } from '../shared/config.ts';
+import { keepAliveOnError } from '../shared/db/resilience.ts';
 import { seedDatabase } from '../shared/db/seed.ts';
 import { operationsClientConfig } from './db-connection.ts';
 
 async function main(): Promise<void> {
   const [today] = process.argv.slice(2);
   const client = new pg.Client(operationsClientConfig(config()));
+  // A backend terminated mid-run must fail this command, not crash it with an unhandled event.
+  keepAliveOnError(client);
   await client.connect();
   const started = performance.now();
   try {

@@ -10,6 +10,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { config } from '../shared/config.ts';
 import { closeDatabase, getPool, useDatabasePool } from '../shared/db/client.ts';
 import { migrateUp } from '../shared/db/migrator.ts';
+import { liftRequestBounds } from '../shared/db/resilience.ts';
 import { seedDatabase } from '../shared/db/seed.ts';
 import { type EmbeddedDatabase, startEmbeddedDatabase } from '../shared/dev/embedded-db.ts';
 import type { MailCatcher } from '../shared/dev/mail-catcher.ts';
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
   const pool = await getPool();
   const client = await pool.connect();
   try {
+    // Migrating may wait for another migrator's lock and run long DDL.
+    await liftRequestBounds(client, '0', 3_600_000);
     const applied = await migrateUp(client);
     await seedDatabase(client);
     logger.info('database ready', {
@@ -36,7 +39,7 @@ async function main(): Promise<void> {
       migrationsApplied: applied.length,
     });
   } finally {
-    client.release();
+    client.release(true);
   }
 
   let catcher: MailCatcher | undefined;

@@ -6,6 +6,7 @@ export const statusByCode = {
   invalid_request: 400,
   validation_failed: 400,
   malformed_json: 400,
+  weak_password: 400,
   unauthenticated: 401,
   invalid_credentials: 401,
   invalid_token: 401,

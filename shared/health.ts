@@ -1,5 +1,5 @@
 import { getPool } from './db/client.ts';
-import { errorFields, logger } from './log.ts';
+import { reportUnavailable } from './db/resilience.ts';
 
 export interface DatabaseHealth {
   ready: boolean;
@@ -29,7 +29,7 @@ export async function checkDatabase(): Promise<DatabaseHealth> {
       migration: result.rows[0]?.migration ?? null,
     };
   } catch (err) {
-    logger.warn('database not ready', errorFields(err));
+    reportUnavailable('database', err); // once per burst, like the 503s requests get
     return { ready: false, latencyMs: Math.round(performance.now() - started) };
   }
 }

@@ -123,7 +123,12 @@ export const children = defineHttpFunction('children', [
     handler: async (ctx) =>
       respond(
         201,
-        await openChildSession(ctx.principal.parentId, ctx.params.childId, ctx.body?.pin),
+        await openChildSession(
+          ctx.principal.parentId,
+          ctx.params.childId,
+          ctx.body?.pin,
+          ctx.principal.sessionId,
+        ),
       ),
   }),
 ]);

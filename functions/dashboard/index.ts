@@ -14,7 +14,11 @@ import { defineHttpFunction, route } from '../../shared/runtime/http.ts';
 import { idSchema } from '../../shared/runtime/ids.ts';
 
 const childParams = z.object({ childId: idSchema });
-const rangeQuery = z.object({ from: z.iso.date().optional(), to: z.iso.date().optional() });
+// Sensible years only: PostgreSQL has no year 0, and a far date computes to a negative year.
+const rangeDate = z.iso
+  .date('Use YYYY-MM-DD')
+  .refine((d) => d >= '2000-01-01' && d <= '2199-12-31', 'A date from 2000 to 2199');
+const rangeQuery = z.object({ from: rangeDate.optional(), to: rangeDate.optional() });
 
 export const handler = defineHttpFunction('dashboard', [
   route({

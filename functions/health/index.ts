@@ -1,4 +1,5 @@
 // Liveness (`GET /`) and readiness (`GET /ready`, also checks the database within a deadline).
+import { RETRY_AFTER_SECONDS } from '../../shared/db/resilience.ts';
 import { checkDatabase } from '../../shared/health.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
 
@@ -9,10 +10,12 @@ export const health = defineHttpFunction('health', [
     auth: 'public',
     handler: async () => {
       const database = await checkDatabase();
-      return respond(database.ready ? 200 : 503, {
-        status: database.ready ? 'ok' : 'degraded',
-        database,
-      });
+      // Not ready answers like every route does while the database is out: 503, Retry-After.
+      return respond(
+        database.ready ? 200 : 503,
+        { status: database.ready ? 'ok' : 'degraded', database },
+        database.ready ? undefined : { 'retry-after': String(RETRY_AFTER_SECONDS) },
+      );
     },
   }),
   route({

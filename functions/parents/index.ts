@@ -1,6 +1,7 @@
 // The signed-in parent: profile and settings, push devices, export of all family data,
 // account deletion; and the public one-click unsubscribe link of notification emails.
 import { z } from 'zod';
+import { changePassword } from '../../shared/accounts/auth.ts';
 import {
   deleteAccount,
   exportFamily,
@@ -10,6 +11,7 @@ import {
 import {
   displayNameSchema,
   localeSchema,
+  passwordSchema,
   settingsSchema,
   timezoneSchema,
 } from '../../shared/accounts/schemas.ts';
@@ -137,6 +139,18 @@ export const parents = defineHttpFunction('parents', [
         'content-disposition': 'attachment; filename="brainspark-export.json"',
         'cache-control': 'no-store',
       }),
+  }),
+  route({
+    method: 'PUT',
+    path: '/me/password',
+    auth: 'parent',
+    body: z.strictObject({
+      currentPassword: z.string().min(1).max(200),
+      newPassword: passwordSchema,
+    }),
+    // Ends every sign-in of the account; the caller gets a fresh session.
+    handler: async (ctx) =>
+      changePassword(ctx.principal.parentId, ctx.body, { ip: ctx.ip, userAgent: ctx.userAgent }),
   }),
   route({
     method: 'DELETE',

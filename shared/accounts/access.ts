@@ -2,6 +2,7 @@
 // family's live children (anything else is 404, so ids of other families reveal nothing); a
 // child session reaches only its own child id (403 for any other).
 import type { Principal } from '../auth/principal.ts';
+import { markSessionChecked, sessionCheck } from '../auth/session.ts';
 import { getPool } from '../db/client.ts';
 import { AppError } from '../errors.ts';
 import { RETENTION } from '../jobs/data-retention.ts';
@@ -56,13 +57,17 @@ export async function loadOwnedChild(
   assertChildScope(principal, childId);
   if (!UUID.test(childId)) throw new AppError('not_found', 'No such child');
   const db = options.db ?? (await getPool());
+  // The caller's session check rides on this lookup (no extra round trip): a returned row
+  // passed it; no row is a 404 that reveals nothing either way.
+  const check = sessionCheck(3);
   const { rows } = await db.query<ChildRow>(
     `SELECT ${CHILD_COLUMNS} FROM children
-      WHERE id = $1 AND parent_id = $2 AND deleted_at IS NULL${options.lock ? ' FOR UPDATE' : ''}`,
-    [childId, principal.parentId],
+      WHERE id = $1 AND parent_id = $2 AND deleted_at IS NULL${check ? ` AND ${check.sql}` : ''}${options.lock ? ' FOR UPDATE' : ''}`,
+    [childId, principal.parentId, ...(check?.values ?? [])],
   );
   const row = rows[0];
   if (!row) await explainMissingChild(db, childId, principal.parentId);
+  if (check) markSessionChecked();
   return row as ChildRow;
 }
 
@@ -77,14 +82,22 @@ async function explainMissingChild(
   childId: string,
   parentId: string,
 ): Promise<never> {
+  // The session check again: a revoked session learns nothing about the child either.
+  const check = sessionCheck(5);
   const { rows } = await db.query<{ deleted_at: Date; delete_after: Date; coppa: boolean }>(
     `SELECT ch.deleted_at, ch.deleted_at + $3::interval AS delete_after,
             EXISTS (SELECT 1 FROM consents c WHERE c.parent_id = ch.parent_id AND c.consent_type = 'coppa'
                        AND c.version = $4 AND ${LIVE_GRANT}) AS coppa
        FROM children ch
       WHERE ch.id = $1 AND ch.parent_id = $2 AND ch.deleted_at IS NOT NULL
-        AND ch.deleted_at > NOW() - $3::interval`,
-    [childId, parentId, RETENTION.softDeletedGrace, currentConsentVersion('coppa')],
+        AND ch.deleted_at > NOW() - $3::interval${check ? ` AND ${check.sql}` : ''}`,
+    [
+      childId,
+      parentId,
+      RETENTION.softDeletedGrace,
+      currentConsentVersion('coppa'),
+      ...(check?.values ?? []),
+    ],
   );
   const pending = rows[0];
   if (pending && !pending.coppa) {

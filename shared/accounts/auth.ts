@@ -13,12 +13,14 @@ import {
   requireTimeZone,
   toParentView,
 } from './parents.ts';
+import { assertStrongPassword } from './password-policy.ts';
 import { burnVerification, hashSecret, verifySecret } from './passwords.ts';
 import { rateLimits } from './rate-limits.ts';
 import {
   type ClientInfo,
   familyOf,
   insertRefreshToken,
+  revokeAllForParent,
   revokeFamilyOfToken,
   rotateRefreshToken,
 } from './refresh-tokens.ts';
@@ -52,7 +54,11 @@ async function issueSession(
   client: ClientInfo,
 ): Promise<Session> {
   const refresh = await insertRefreshToken(tx, row.id, client);
-  const access = await issueAccessToken({ kind: 'parent', parentId: row.id });
+  const access = await issueAccessToken({
+    kind: 'parent',
+    parentId: row.id,
+    sessionId: refresh.familyId,
+  });
   return {
     accessToken: access.token,
     tokenType: 'Bearer',
@@ -72,6 +78,7 @@ function mapParentInsertError(err: unknown): never {
 
 export async function signup(input: SignupInput, client: ClientInfo): Promise<Session> {
   await (await rateLimits()).consume('signupPerIp', client.ip ?? 'unknown');
+  await assertStrongPassword(input.password, { email: input.email, name: input.displayName });
   const timezone = input.timezone === undefined ? undefined : requireTimeZone(input.timezone);
   const passwordHash = await hashSecret(input.password);
   const id = randomUUID();
@@ -101,7 +108,9 @@ export async function login(
 ): Promise<Session> {
   const email = normalizeEmail(input.email);
   const limits = await rateLimits();
+  const emailAndClient = `${email}|${client.ip ?? 'unknown'}`;
   await limits.consume('loginPerIp', client.ip ?? 'unknown');
+  await limits.consume('loginPerEmailAndClient', emailAndClient);
   await limits.consume('loginPerEmail', email);
   // The password check (argon2, tens of ms) runs without holding a pooled connection.
   const { rows } = await query<ParentRow & { password_hash: string | null }>(
@@ -116,7 +125,8 @@ export async function login(
   if (!(await verifySecret(row.password_hash, input.password))) {
     throw new AppError('invalid_credentials', 'Wrong email or password');
   }
-  // A successful login does not count against the account's limit.
+  // Only failures count against the account's limits.
+  await limits.refund('loginPerEmailAndClient', emailAndClient);
   await limits.refund('loginPerEmail', email);
   return withTransaction(parentActor(row.id), async (tx) => {
     const { rows: updated } = await tx.query<ParentRow>(
@@ -206,7 +216,11 @@ export async function refresh(refreshToken: string, client: ClientInfo): Promise
   const familyId = await familyOf(refreshToken);
   if (familyId) await (await rateLimits()).consume('refreshPerFamily', familyId);
   const rotated = await rotateRefreshToken(refreshToken, client);
-  const access = await issueAccessToken({ kind: 'parent', parentId: rotated.parentId });
+  const access = await issueAccessToken({
+    kind: 'parent',
+    parentId: rotated.parentId,
+    sessionId: rotated.familyId,
+  });
   return {
     accessToken: access.token,
     tokenType: 'Bearer',
@@ -218,4 +232,47 @@ export async function refresh(refreshToken: string, client: ClientInfo): Promise
 
 export async function logout(refreshToken: string): Promise<void> {
   await revokeFamilyOfToken(refreshToken);
+}
+
+/**
+ * Changes the password of a signed-in parent. The current password is required (and its
+ * failures count like login failures); the new one must pass the same rules as at signup.
+ * Every sign-in of the account ends (all refresh families revoked, so every access and child
+ * token with them); the caller gets a fresh session in the same answer.
+ */
+export async function changePassword(
+  parentId: string,
+  input: { currentPassword: string; newPassword: string },
+  client: ClientInfo,
+): Promise<Session> {
+  const { rows } = await query<ParentRow & { password_hash: string | null }>(
+    `SELECT ${PARENT_COLUMNS}, password_hash FROM parents WHERE id = $1 AND deleted_at IS NULL`,
+    [parentId],
+  );
+  const row = rows[0];
+  if (!row) throw new AppError('invalid_token', 'The session has ended; sign in again');
+  const limits = await rateLimits();
+  const emailAndClient = `${normalizeEmail(row.email)}|${client.ip ?? 'unknown'}`;
+  await limits.consume('loginPerEmailAndClient', emailAndClient);
+  if (!row.password_hash || !(await verifySecret(row.password_hash, input.currentPassword))) {
+    throw new AppError('invalid_credentials', 'The current password is wrong', {
+      fieldErrors: [{ path: 'body.currentPassword', message: 'Wrong password' }],
+    });
+  }
+  await limits.refund('loginPerEmailAndClient', emailAndClient);
+  await assertStrongPassword(input.newPassword, {
+    email: row.email,
+    name: row.display_name ?? undefined,
+  });
+  const passwordHash = await hashSecret(input.newPassword);
+  return withTransaction(parentActor(parentId), async (tx) => {
+    const { rows: updated } = await tx.query<ParentRow>(
+      `UPDATE parents SET password_hash = $2 WHERE id = $1 AND deleted_at IS NULL
+       RETURNING ${PARENT_COLUMNS}`,
+      [parentId, passwordHash],
+    );
+    if (!updated[0]) throw new AppError('invalid_token', 'The session has ended; sign in again');
+    await revokeAllForParent(tx, parentId);
+    return issueSession(tx, updated[0], client);
+  });
 }

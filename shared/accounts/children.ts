@@ -246,7 +246,7 @@ export async function setPin(parentId: string, childId: string, pin: string): Pr
   return withTransaction(parentActor(parentId), async (tx) => {
     await loadOwnedChild(parent(parentId), childId, { db: tx, lock: true });
     const { rows } = await tx.query<ChildRow>(
-      `UPDATE children SET pin_hash = $2 WHERE id = $1 RETURNING ${CHILD_COLUMNS}`,
+      `UPDATE children SET pin_hash = $2, session_version = session_version + 1 WHERE id = $1 RETURNING ${CHILD_COLUMNS}`,
       [childId, pinHash],
     );
     return toChildView(rows[0] as ChildRow);
@@ -257,7 +257,7 @@ export async function clearPin(parentId: string, childId: string): Promise<Child
   return withTransaction(parentActor(parentId), async (tx) => {
     await loadOwnedChild(parent(parentId), childId, { db: tx, lock: true });
     const { rows } = await tx.query<ChildRow>(
-      `UPDATE children SET pin_hash = NULL WHERE id = $1 RETURNING ${CHILD_COLUMNS}`,
+      `UPDATE children SET pin_hash = NULL, session_version = session_version + 1 WHERE id = $1 RETURNING ${CHILD_COLUMNS}`,
       [childId],
     );
     return toChildView(rows[0] as ChildRow);
@@ -285,12 +285,16 @@ export async function openChildSession(
   parentId: string,
   childId: string,
   pin: string | undefined,
+  /** The parent's sign-in: its logout ends the child session too. */
+  sessionId?: string,
 ): Promise<ChildSession> {
   await loadOwnedChild(parent(parentId), childId);
   await requireChildFeaturesConsent(parentId);
   const pool = await getPool();
-  const { rows } = await pool.query<ChildRow & { pin_hash: string | null }>(
-    `SELECT ${CHILD_COLUMNS}, pin_hash FROM children WHERE id = $1 AND parent_id = $2 AND deleted_at IS NULL`,
+  const { rows } = await pool.query<
+    ChildRow & { pin_hash: string | null; session_version: number }
+  >(
+    `SELECT ${CHILD_COLUMNS}, pin_hash, session_version FROM children WHERE id = $1 AND parent_id = $2 AND deleted_at IS NULL`,
     [childId, parentId],
   );
   const row = rows[0];
@@ -303,7 +307,14 @@ export async function openChildSession(
     if (!(await verifySecret(row.pin_hash, pin))) throw new AppError('invalid_pin', 'Wrong PIN');
     await limits.refund('pinFailuresPerChild', childId);
   }
-  const access = await issueAccessToken({ kind: 'child', parentId, childId });
+  // A PIN change bumps the version and so ends this session (assert_live_session).
+  const access = await issueAccessToken({
+    kind: 'child',
+    parentId,
+    childId,
+    ...(sessionId ? { sessionId } : {}),
+    sessionVersion: row.session_version,
+  });
   const view = toChildView(row);
   return {
     accessToken: access.token,

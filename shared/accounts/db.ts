@@ -2,34 +2,19 @@
 // in one, with `brainspark.actor` set so the audit trigger records who made it.
 import type pg from 'pg';
 import { getPool } from '../db/client.ts';
+import { runTransaction, type TransactionOptions } from '../db/transaction.ts';
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 
 /** `parent:<id>`, `child:<id>` or `system:<what>`; stored in audit_log.changed_by. */
 export type Actor = string;
 
-export async function withTransaction<T>(
+export function withTransaction<T>(
   actor: Actor,
   work: (client: pg.PoolClient) => Promise<T>,
-  options: { readOnlySnapshot?: boolean } = {},
+  options: TransactionOptions = {},
 ): Promise<T> {
-  const pool = await getPool();
-  const client = await pool.connect();
-  try {
-    // A read-only snapshot gives multi-query reads (exports) one consistent view.
-    await client.query(
-      options.readOnlySnapshot ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN',
-    );
-    await client.query("SELECT set_config('brainspark.actor', $1, true)", [actor]);
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  return runTransaction(actor, work, options);
 }
 
 /** A single statement outside an explicit transaction (reads). */

@@ -1,5 +1,5 @@
 // Abuse limits on Redis (shared by every instance), each with an in-process insurance limiter:
-// when Redis is unreachable the limits still hold per instance, and a warning is logged.
+// when Redis is unreachable the limits still hold per instance, and a warning is logged once.
 // Never no limit at all. Without REDIS_URL (local development) the limits are in-process.
 import type { Redis } from 'ioredis';
 import type { RateLimiterAbstract, RateLimiterRes } from 'rate-limiter-flexible';
@@ -7,15 +7,23 @@ import { config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { errorFields, logger } from '../log.ts';
 import { getRedis } from '../redis.ts';
+import { redisFailed, redisSucceeded, usableRedis } from '../redis-breaker.ts';
 
 interface LimitSpec {
   points: number;
   durationSeconds: number;
 }
 
-/** Limits per key. PIN: 5 failures per 15 minutes (product rule), counted per child. */
+/**
+ * Limits per key. PIN: 5 failures per 15 minutes (product rule), counted per child.
+ * Login failures are counted per email and client address together (10 per 15 minutes): a
+ * stranger guessing from their own address stops only themselves, never the owner on another
+ * address. A slower ceiling per email (60 failures per hour, from any address) bounds a
+ * distributed guesser; reaching it takes many addresses and lasts at most the hour.
+ */
 export const limitSpecs = {
-  loginPerEmail: { points: 10, durationSeconds: 15 * 60 },
+  loginPerEmailAndClient: { points: 10, durationSeconds: 15 * 60 },
+  loginPerEmail: { points: 60, durationSeconds: 60 * 60 },
   loginPerIp: { points: 50, durationSeconds: 15 * 60 },
   signupPerIp: { points: 20, durationSeconds: 60 * 60 },
   pinFailuresPerChild: { points: 5, durationSeconds: 15 * 60 },
@@ -53,43 +61,41 @@ export async function createRateLimits({
   keyPrefix,
 }: RateLimitsOptions): Promise<RateLimits> {
   const { RateLimiterMemory, RateLimiterRedis } = await import('rate-limiter-flexible');
-  const limiters = new Map<LimitName, RateLimiterAbstract>();
-  let warnedAt = 0;
-  const warnFallback = (name: LimitName) => {
-    // The insurance limiter is used silently by the library; say so, at most once a minute.
-    if (!redis || redis.status === 'ready' || Date.now() - warnedAt < 60_000) return;
-    warnedAt = Date.now();
-    logger.warn('redis unavailable: rate limits fall back to in-process limits', {
-      limit: name,
-      redisStatus: redis.status,
-    });
-  };
+  const memory = new Map<LimitName, RateLimiterAbstract>();
+  const shared = new Map<LimitName, RateLimiterAbstract>();
   for (const [name, spec] of Object.entries(limitSpecs) as [LimitName, LimitSpec][]) {
     const common = {
       points: spec.points,
       duration: spec.durationSeconds,
       keyPrefix: `${keyPrefix}${name}`,
     };
-    const memory = new RateLimiterMemory(common);
-    limiters.set(
-      name,
-      redis
-        ? new RateLimiterRedis({
-            ...common,
-            storeClient: redis,
-            rejectIfRedisNotReady: true,
-            insuranceLimiter: memory,
-          })
-        : memory,
-    );
+    memory.set(name, new RateLimiterMemory(common));
+    if (redis) shared.set(name, new RateLimiterRedis({ ...common, storeClient: redis }));
   }
-  const limiter = (name: LimitName) => limiters.get(name) as RateLimiterAbstract;
+  // Redis when it answers (limits shared by every instance); the in-process limiter when it
+  // does not (limits per instance, never none). The breaker makes a dead Redis cost nothing.
+  const run = async (
+    name: LimitName,
+    op: (limiter: RateLimiterAbstract) => Promise<unknown>,
+  ): Promise<void> => {
+    const client = usableRedis(redis);
+    if (client) {
+      try {
+        await op(shared.get(name) as RateLimiterAbstract);
+        redisSucceeded(client);
+        return;
+      } catch (err) {
+        if (isLimiterRes(err)) throw err;
+        redisFailed(client, err);
+      }
+    }
+    await op(memory.get(name) as RateLimiterAbstract);
+  };
 
   return {
     async consume(name, key) {
-      warnFallback(name);
       try {
-        await limiter(name).consume(key);
+        await run(name, (limiter) => limiter.consume(key));
       } catch (err) {
         if (isLimiterRes(err)) throw limited(err);
         throw err;
@@ -97,7 +103,7 @@ export async function createRateLimits({
     },
     async refund(name, key) {
       try {
-        await limiter(name).reward(key);
+        await run(name, (limiter) => limiter.reward(key));
       } catch (err) {
         logger.error('rate limit refund failed', errorFields(err));
       }

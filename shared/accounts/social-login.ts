@@ -4,6 +4,7 @@
 import type { JWTPayload } from 'jose';
 import { config } from '../config.ts';
 import { AppError } from '../errors.ts';
+import { emailSchema } from './schemas.ts';
 
 export type SocialProvider = 'google' | 'apple';
 
@@ -79,10 +80,16 @@ export async function verifyIdToken(
   if (!email || !emailVerified(payload)) {
     throw new AppError('invalid_credentials', 'The account has no verified email address');
   }
+  // The same rules as a signup's email: a provider's odd value (too long, no @, spaces) must
+  // not reach the database.
+  const usable = emailSchema.safeParse(email);
+  if (!usable.success) {
+    throw new AppError('invalid_credentials', 'The account has no usable email address');
+  }
   return {
     provider,
     subject: payload.sub as string,
-    email,
+    email: usable.data,
     name: typeof payload.name === 'string' ? payload.name.slice(0, 100) : undefined,
   };
 }

@@ -58,8 +58,16 @@ export async function issueAccessToken(
   const { signing } = await keyRing();
   const expiresIn =
     principal.kind === 'child' ? cfg.CHILD_TOKEN_TTL_SECONDS : cfg.ACCESS_TOKEN_TTL_SECONDS;
+  const session = principal.sessionId ? { sid: principal.sessionId } : {};
   const claims =
-    principal.kind === 'child' ? { kind: 'child', pid: principal.parentId } : { kind: 'parent' };
+    principal.kind === 'child'
+      ? {
+          kind: 'child',
+          pid: principal.parentId,
+          ...session,
+          ...(principal.sessionVersion === undefined ? {} : { cv: principal.sessionVersion }),
+        }
+      : { kind: 'parent', ...session };
   const token = await new jose.SignJWT(claims)
     .setProtectedHeader({ alg: signing.alg, kid: signing.kid, typ: ACCESS_TOKEN_TYP })
     .setSubject(principal.kind === 'child' ? principal.childId : principal.parentId)
@@ -72,7 +80,22 @@ export async function issueAccessToken(
   return { token, expiresIn };
 }
 
-/** Verifies signature (only our algorithms and keys), issuer, audience, typ and expiry. */
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const uuidClaim = (value: unknown, name: string): string => {
+  // Claims reach SQL as uuid parameters: anything else would be a 500, not a 401.
+  if (typeof value !== 'string' || !UUID.test(value)) throw new Error(`${name} is not a UUID`);
+  return value.toLowerCase();
+};
+const optionalUuidClaim = (value: unknown, name: string): string | undefined =>
+  value === undefined ? undefined : uuidClaim(value, name);
+
+/** Clock skew tolerated between instances for `iat` and `nbf`. */
+export const CLOCK_SKEW_SECONDS = 60;
+
+/**
+ * Verifies signature (only our algorithms and keys), issuer, audience, typ and expiry; refuses
+ * `iat`/`nbf` in the future beyond the skew, and claims that are not UUIDs.
+ */
 export async function verifyAccessToken(token: string): Promise<Principal> {
   const jose = await import('jose');
   const cfg = config();
@@ -93,10 +116,28 @@ export async function verifyAccessToken(token: string): Promise<Principal> {
         requiredClaims: ['sub', 'exp', 'iat'],
       },
     );
-    const sub = payload.sub as string;
-    if (payload.kind === 'parent') return { kind: 'parent', parentId: sub };
-    if (payload.kind === 'child' && typeof payload.pid === 'string') {
-      return { kind: 'child', childId: sub, parentId: payload.pid };
+    const now = Math.floor(Date.now() / 1000);
+    if (typeof payload.iat !== 'number' || payload.iat > now + CLOCK_SKEW_SECONDS)
+      throw new Error('iat is in the future');
+    // jose refuses an nbf in the future without tolerance; an `nbf` we did not set is refused
+    // the same way below if it is not even a number.
+    if (payload.nbf !== undefined && !(typeof payload.nbf === 'number' && payload.nbf <= now))
+      throw new Error('nbf is in the future');
+    const sub = uuidClaim(payload.sub, 'sub');
+    const sessionId = optionalUuidClaim(payload.sid, 'sid');
+    const session = sessionId ? { sessionId } : {};
+    if (payload.kind === 'parent') return { kind: 'parent', parentId: sub, ...session };
+    if (payload.kind === 'child') {
+      const cv = payload.cv;
+      if (cv !== undefined && !(Number.isSafeInteger(cv) && (cv as number) >= 0))
+        throw new Error('cv is not a version');
+      return {
+        kind: 'child',
+        childId: sub,
+        parentId: uuidClaim(payload.pid, 'pid'),
+        ...session,
+        ...(cv === undefined ? {} : { sessionVersion: cv as number }),
+      };
     }
     throw new Error('unknown token kind');
   } catch (err) {

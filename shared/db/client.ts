@@ -4,6 +4,7 @@
 import pg from 'pg';
 import { config } from '../config.ts';
 import type { PrismaClient } from './generated/prisma/client.ts';
+import { DB_LIMITS, hardenPool } from './resilience.ts';
 
 export type Db = PrismaClient;
 
@@ -11,15 +12,31 @@ let poolPromise: Promise<pg.Pool> | undefined;
 let prismaPromise: Promise<PrismaClient> | undefined;
 let closeConnector: (() => void) | undefined;
 
+/**
+ * Bounded waits on every connection (see resilience.ts): the server ends a statement, a lock
+ * wait or an abandoned transaction itself; the client gives up on a server that stopped
+ * answering; TCP keepalive finds a peer that vanished without a FIN. Jobs lift the statement
+ * and query bounds on the connections they hold (shared/jobs/lock.ts).
+ */
+export function poolOptions(max: number): pg.PoolConfig {
+  return {
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: DB_LIMITS.connectTimeoutMs,
+    statement_timeout: DB_LIMITS.statementTimeoutMs,
+    lock_timeout: DB_LIMITS.lockTimeoutMs,
+    idle_in_transaction_session_timeout: DB_LIMITS.idleInTransactionTimeoutMs,
+    query_timeout: DB_LIMITS.queryTimeoutMs,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
+  };
+}
+
 async function createPool(): Promise<pg.Pool> {
   const cfg = config();
-  const common = {
-    max: cfg.DB_POOL_MAX,
-    idleTimeoutMillis: 30_000,
-    connectionTimeoutMillis: 10_000,
-  };
+  const common = poolOptions(cfg.DB_POOL_MAX);
   if (cfg.DATABASE_URL) {
-    return new pg.Pool({ connectionString: cfg.DATABASE_URL, ...common });
+    return hardenPool(new pg.Pool({ connectionString: cfg.DATABASE_URL, ...common }));
   }
   if (cfg.INSTANCE_CONNECTION_NAME) {
     const { Connector, IpAddressTypes, AuthTypes } = await import(
@@ -32,7 +49,9 @@ async function createPool(): Promise<pg.Pool> {
       ipType: IpAddressTypes.PRIVATE,
       authType: AuthTypes.IAM,
     });
-    return new pg.Pool({ ...options, user: cfg.DB_IAM_USER, database: cfg.DB_NAME, ...common });
+    return hardenPool(
+      new pg.Pool({ ...options, user: cfg.DB_IAM_USER, database: cfg.DB_NAME, ...common }),
+    );
   }
   throw new Error('No database configured: set DATABASE_URL or INSTANCE_CONNECTION_NAME');
 }
@@ -62,7 +81,7 @@ export function getPrisma(): Promise<PrismaClient> {
 
 /** Points this process at a given pool (tests, the local server's embedded database). */
 export function useDatabasePool(pool: pg.Pool): void {
-  poolPromise = Promise.resolve(pool);
+  poolPromise = Promise.resolve(hardenPool(pool));
   prismaPromise = undefined;
 }
 

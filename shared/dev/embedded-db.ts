@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import { hardenPool, reportUnavailable } from '../db/resilience.ts';
 
 export interface EmbeddedDatabase {
   url: string;
@@ -48,7 +49,11 @@ export async function startEmbeddedDatabase(dir: string): Promise<EmbeddedDataba
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 4 });
   await server.start();
   const url = `postgresql://postgres@${server.getServerConn()}/postgres`;
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  // The socket server reports a client's failure as an event; nothing else may crash us.
+  server.addEventListener('error', (event) =>
+    reportUnavailable('embedded database', (event as CustomEvent).detail),
+  );
+  const pool = hardenPool(new pg.Pool({ connectionString: url, max: 1 }));
   return {
     url,
     pool,

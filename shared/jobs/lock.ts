@@ -3,6 +3,15 @@
 // the session of the client that does all the work, and waited for: the second run then
 // starts after the first has committed and, the jobs being idempotent, finds nothing left.
 import type pg from 'pg';
+import { liftRequestBounds } from '../db/resilience.ts';
+
+/** A job's statements may run for minutes; the whole run must fit Pub/Sub's 540 s. */
+const JOB_STATEMENT_TIMEOUT = '530s';
+const JOB_QUERY_TIMEOUT_MS = 535_000;
+
+/** A job's connections lift the request bounds; they are discarded at release. */
+const jobSession = (client: pg.PoolClient) =>
+  liftRequestBounds(client, JOB_STATEMENT_TIMEOUT, JOB_QUERY_TIMEOUT_MS);
 
 /** First key of the two-key advisory lock space: 'JOBS' in ASCII, to keep clear of others. */
 const JOB_LOCK_NAMESPACE = 0x4a4f4253;
@@ -15,6 +24,7 @@ export async function withJobLock<T>(
   const client = await pool.connect();
   let broken: Error | undefined;
   try {
+    await jobSession(client);
     await client.query('SELECT pg_advisory_lock($1, hashtext($2))', [JOB_LOCK_NAMESPACE, jobName]);
     try {
       return await work(client);
@@ -29,8 +39,9 @@ export async function withJobLock<T>(
     broken ??= err instanceof Error ? err : new Error(String(err));
     throw err;
   } finally {
-    // A session whose unlock may have failed must not go back to the pool still holding it.
-    client.release(broken);
+    // Discarded: its lifted timeouts (and, if the unlock failed, the lock) must not go back
+    // to the pool.
+    client.release(broken ?? true);
   }
 }
 
@@ -100,14 +111,11 @@ export async function inShards<T>(
   return Promise.all(
     uuidRanges(shards).map(async (range) => {
       const client = await pool.connect();
-      let failed: Error | undefined;
       try {
+        await jobSession(client);
         return await inTransaction(client, jobName, () => work(client, range));
-      } catch (err) {
-        failed = err instanceof Error ? err : new Error(String(err));
-        throw err;
       } finally {
-        client.release(failed);
+        client.release(true);
       }
     }),
   );

@@ -3,27 +3,15 @@
 // and each sees the previous one's committed counters (streak once a day, stars never < 0).
 import type pg from 'pg';
 import { getPool } from '../db/client.ts';
+import { runTransaction } from '../db/transaction.ts';
 
 export type Queryable = Pick<pg.PoolClient, 'query'>;
 
-export async function withTransaction<T>(
+export function withTransaction<T>(
   actor: string,
   work: (tx: pg.PoolClient) => Promise<T>,
 ): Promise<T> {
-  const pool = await getPool();
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query("SELECT set_config('brainspark.actor', $1, true)", [actor]);
-    const result = await work(client);
-    await client.query('COMMIT');
-    return result;
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  return runTransaction(actor, work);
 }
 
 /** A transaction holding the child's lock (released at COMMIT/ROLLBACK). */

@@ -3,8 +3,9 @@
 // ranking is cached in Redis for a minute when Redis is configured.
 import { randomInt } from 'node:crypto';
 import { config } from '../config.ts';
-import { errorFields, logger } from '../log.ts';
+
 import { getRedis } from '../redis.ts';
+import { redisFailed, redisSucceeded, usableRedis } from '../redis-breaker.ts';
 import { queryRows, withTransaction } from './db.ts';
 import type { Learner } from './learner.ts';
 import type { AgeGroup } from './types.ts';
@@ -64,13 +65,14 @@ interface Row {
 
 async function ranking(group: AgeGroup): Promise<Row[]> {
   const cacheKey = cacheKeyFor(group);
-  const redis = await getRedis().catch(() => null);
+  const redis = usableRedis(await getRedis().catch(() => null));
   if (redis) {
     try {
       const cached = await redis.get(cacheKey);
+      redisSucceeded(redis);
       if (cached) return JSON.parse(cached) as Row[];
     } catch (err) {
-      logger.warn('leaderboard cache read failed', errorFields(err));
+      redisFailed(redis, err);
     }
   }
   const rows = await queryRows<Row>(
@@ -83,9 +85,9 @@ async function ranking(group: AgeGroup): Promise<Row[]> {
     [group, LEADERBOARD_SIZE],
   );
   if (redis) {
-    await redis.set(cacheKey, JSON.stringify(rows), 'EX', CACHE_SECONDS).catch((err: unknown) => {
-      logger.warn('leaderboard cache write failed', errorFields(err));
-    });
+    await redis
+      .set(cacheKey, JSON.stringify(rows), 'EX', CACHE_SECONDS)
+      .catch((err: unknown) => redisFailed(redis, err));
   }
   return rows;
 }
@@ -122,7 +124,7 @@ export async function setLeaderboardOptIn(learner: Learner, optIn: boolean, acto
     );
     return rows;
   });
-  const redis = await getRedis().catch(() => null);
+  const redis = usableRedis(await getRedis().catch(() => null));
   await redis?.del(cacheKeyFor(learner.ageGroup)).catch(() => undefined);
   return { optedIn: rows[0]?.leaderboard_opt_in ?? optIn, nickname: rows[0]?.nickname ?? null };
 }

@@ -21,6 +21,7 @@ function sendProblem(
   code: ErrorCode,
   detail: string,
 ): void {
+  if (res.headersSent) return;
   const given = req.headers['x-request-id'];
   const requestId =
     typeof given === 'string' && /^[A-Za-z0-9._-]{8,128}$/.test(given) ? given : randomUUID();
@@ -38,6 +39,52 @@ function sendProblem(
       requestId,
     }),
   );
+}
+
+const LINGER_MS = 2_000;
+
+/** The charset a Content-Type names, lower-cased, or undefined. */
+function charsetOf(contentType: string | undefined): string | undefined {
+  const match = /;\s*charset\s*=\s*"?([^";\s]*)"?/i.exec(contentType ?? '');
+  return match ? (match[1] ?? '').toLowerCase() : undefined;
+}
+
+/**
+ * Counts a body without a declared length (chunked) while it streams in and answers 413 the
+ * moment it passes `limit`: nothing more is buffered or parsed. body-parser's own error path
+ * would first read and buffer the whole body (the framework allows 1 GB) before answering.
+ * Closing at once would lose the answer (a close with unread data resets the connection and
+ * the client drops what it received), so, like a web server's lingering close, the rest is
+ * discarded unparsed for at most LINGER_MS after the answer and the connection is then cut.
+ */
+function limitStreamedBody(
+  req: IncomingMessage,
+  res: ServerResponse,
+  limit: number,
+  refuse: () => void,
+): void {
+  let received = 0;
+  let over = false;
+  const push = req.push.bind(req);
+  req.push = (chunk: unknown, encoding?: BufferEncoding) => {
+    if (over) return false;
+    if (chunk !== null && chunk !== undefined) {
+      received += (chunk as { length: number }).length;
+      if (received > limit) {
+        over = true;
+        process.nextTick(() => {
+          res.once('finish', () =>
+            setTimeout(() => {
+              if (!req.complete) req.socket.destroy();
+            }, LINGER_MS).unref(),
+          );
+          refuse();
+        });
+        return false; // the HTTP parser stops reading the socket
+      }
+    }
+    return push(chunk, encoding);
+  };
 }
 
 interface BodyParserError {
@@ -84,6 +131,17 @@ export function installMalformedBodyHandler(): void {
       send(415, 'unsupported_media_type', 'Send the body uncompressed');
       return undefined;
     }
+    // JSON is UTF-8 (RFC 8259 8.1); body-parser would also decode utf-16 and utf-7.
+    const charset = charsetOf(req.headers['content-type']);
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+      send(415, 'unsupported_media_type', 'Send the body as UTF-8');
+      return undefined;
+    }
+    if (req.headers['content-length'] === undefined && req.headers['transfer-encoding']) {
+      limitStreamedBody(req, res, MAX_BODY_BYTES, () =>
+        send(413, 'payload_too_large', 'The body may be at most 100 KB'),
+      );
+    }
     return originalHandle.call(this, req, res, (err?: unknown) => {
       if (err === undefined || err === null) {
         fallback(err);
@@ -104,7 +162,7 @@ export function installMalformedBodyHandler(): void {
         if (readError.type === 'entity.parse.failed') {
           send(400, 'malformed_json', 'The body is not valid JSON');
         } else if (status === 413) {
-          send(413, 'payload_too_large', 'The body is too large');
+          send(413, 'payload_too_large', 'The body may be at most 100 KB');
         } else if (status === 415) {
           send(415, 'unsupported_media_type', "The body's charset or encoding is not supported");
         } else {

@@ -8,7 +8,10 @@ import * as ff from '@google-cloud/functions-framework';
 import type { z } from 'zod';
 import { verifyAccessToken } from '../auth/access-token.ts';
 import type { AuthMode, Principal } from '../auth/principal.ts';
+import { ensureSessionChecked, runWithPrincipal, sessionEndedError } from '../auth/session.ts';
 import { config, loadConfigAtStart } from '../config.ts';
+import { getPool } from '../db/client.ts';
+import { isUnavailable, reportUnavailable, unavailableError } from '../db/resilience.ts';
 import { AppError, type FieldError, isAppError, titleFor } from '../errors.ts';
 import { errorFields, type Logger, logger } from '../log.ts';
 import { installMalformedBodyHandler, MAX_BODY_BYTES } from './body-errors.ts';
@@ -317,14 +320,20 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
         query: matched.query ? req.query : {},
         body: matched.body && isJson ? req.body : undefined,
       });
-      const result = await matched.handler({
-        ...inputs,
-        principal,
-        requestId,
-        log,
-        ip: clientIp(req),
-        userAgent: req.header('user-agent'),
-        headers: req.headers,
+      const result = await runWithPrincipal(principal, async () => {
+        const value = await matched.handler({
+          ...inputs,
+          principal,
+          requestId,
+          log,
+          ip: clientIp(req),
+          userAgent: req.header('user-agent'),
+          headers: req.headers,
+        });
+        // A route whose statements did not carry the session check runs it now, before
+        // anything leaves (such routes only read: every write runs in a checked transaction).
+        if (principal) await ensureSessionChecked(await getPool());
+        return value;
       });
       const response = isRouteResult(result) ? result : { status: 200, body: result };
       if (response.headers) res.set(response.headers);
@@ -334,9 +343,19 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
         res.status(response.status ?? 200).send(response.body);
       else res.status(response.status ?? 200).json(response.body);
     } catch (err) {
-      if (isAppError(err)) {
+      const ended = sessionEndedError(err);
+      if (ended) {
+        sendProblem(res, ended, requestId);
+      } else if (isAppError(err)) {
         sendProblem(res, err, requestId);
-        if (err.status >= 500) log.error('request failed', errorFields(err));
+        if (err.code === 'unavailable') reportUnavailable('dependency', err.cause ?? err);
+        else if (err.status >= 500 && isUnavailable(err.cause)) reportUnavailable('database', err);
+        else if (err.status >= 500) log.error('request failed', errorFields(err));
+      } else if (isUnavailable(err)) {
+        // The database or Redis is down, full, stalled or restarting: the client may retry
+        // (writes keep their Idempotency-Key, so a retry is safe); one log line per burst.
+        sendProblem(res, unavailableError(err), requestId);
+        reportUnavailable('database', err);
       } else {
         log.error('unhandled error', errorFields(err));
         sendProblem(res, new AppError('internal', 'Something went wrong on our side'), requestId);

@@ -10,6 +10,7 @@
 import { type CloudEvent, cloudEvent } from '@google-cloud/functions-framework';
 import { z } from 'zod';
 import { config, loadConfigAtStart } from '../config.ts';
+import { isUnavailable, reportUnavailable } from '../db/resilience.ts';
 import { isoDate } from '../jobs/time.ts';
 import type { JobArgs, JobReport, JobResult } from '../jobs/types.ts';
 import { errorFields, logger } from '../log.ts';
@@ -139,7 +140,9 @@ export function defineJob(name: string, definition: JobDefinition): DefinedJob {
     try {
       await run({ log, ...(date ? { date } : {}), ...(at ? { at: new Date(at) } : {}) });
     } catch (err) {
-      log.error('job failed, will be retried', errorFields(err));
+      // A database outage is not a bug: one warning per burst, and Pub/Sub retries.
+      if (isUnavailable(err)) reportUnavailable('database', err);
+      else log.error('job failed, will be retried', errorFields(err));
       throw err;
     }
   };

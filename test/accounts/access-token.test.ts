@@ -99,16 +99,16 @@ describe('access tokens', () => {
       const token = await signWith(key.privateKey, header, claims, randomUUID());
       await expect(verifyAccessToken(token), JSON.stringify(claims)).rejects.toMatchObject(invalid);
     }
-    const child = await signWith(
-      key.privateKey,
-      header,
-      { kind: 'child', pid: 'parent-1' },
-      'child-1',
-    );
-    expect(await verifyAccessToken(child)).toEqual({
-      kind: 'child',
-      childId: 'child-1',
-      parentId: 'parent-1',
-    });
+    const [parentId, childId] = [randomUUID(), randomUUID()];
+    const child = await signWith(key.privateKey, header, { kind: 'child', pid: parentId }, childId);
+    expect(await verifyAccessToken(child)).toEqual({ kind: 'child', childId, parentId });
+    // Claims reach SQL as UUIDs: anything else is refused here (401), never a 500 later.
+    for (const [pid, sub] of [
+      ['parent-1', childId],
+      [parentId, 'child-1'],
+    ] as const) {
+      const bad = await signWith(key.privateKey, header, { kind: 'child', pid }, sub);
+      await expect(verifyAccessToken(bad)).rejects.toMatchObject(invalid);
+    }
   });
 });

@@ -448,22 +448,45 @@ describe('Google and Apple sign-in (local JWKS)', () => {
 });
 
 describe('login limits', () => {
-  it('limits login attempts per email (10 per 15 minutes) with 429 and Retry-After', async () => {
+  it('limits login failures per email and client (10 per 15 minutes) with 429 and Retry-After', async () => {
     const { email } = await signup();
+    const attacker = fromIp();
     for (let i = 0; i < 10; i++) {
       const res = await api()
         .post('/login')
-        .set('x-forwarded-for', fromIp())
+        .set('x-forwarded-for', attacker)
         .send({ email, password: 'wrong password' });
       expect(res.status).toBe(401);
     }
     const limited = await api()
       .post('/login')
-      .set('x-forwarded-for', fromIp())
+      .set('x-forwarded-for', attacker)
       .send({ email, password: 'wrong password' });
     expect(limited.status).toBe(429);
     expect(limited.body.code).toBe('rate_limited');
     expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+  });
+
+  it("a stranger's wrong passwords cannot lock the owner out (the owner signs in from elsewhere)", async () => {
+    const { email, password } = await signup();
+    const stranger = fromIp();
+    for (let i = 0; i < 11; i++) {
+      await api()
+        .post('/login')
+        .set('x-forwarded-for', stranger)
+        .send({ email, password: 'wrong password' });
+    }
+    const owner = await api()
+      .post('/login')
+      .set('x-forwarded-for', fromIp())
+      .send({ email, password });
+    expect(owner.status).toBe(200);
+    // The stranger stays limited, even with the right password.
+    const still = await api()
+      .post('/login')
+      .set('x-forwarded-for', stranger)
+      .send({ email, password });
+    expect(still.status).toBe(429);
   });
 
   it('limits login attempts per IP across emails, even with a spoofed X-Forwarded-For prefix', async () => {

@@ -210,6 +210,8 @@ describe('happy paths', () => {
       kind: 'child',
       childId: child.id,
       parentId: parent.id,
+      sessionId: parent.sessionId,
+      sessionVersion: 0,
     });
   });
 
@@ -569,7 +571,7 @@ describe('audit', () => {
     expect(rows.map((r) => r.action)).toEqual(['INSERT', 'UPDATE', 'UPDATE', 'UPDATE']);
     expect(rows.every((r) => r.changed_by === `parent:${parent.id}`)).toBe(true);
     expect(rows[1]?.changed_columns).toEqual(['name']);
-    expect(rows[2]?.changed_columns).toEqual(['pin_hash']);
+    expect(rows[2]?.changed_columns).toEqual(['pin_hash', 'session_version']);
     expect(rows[3]?.changed_columns).toEqual(['deleted_at']);
     expect(JSON.stringify(rows)).not.toContain('argon2');
   });

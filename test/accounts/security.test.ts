@@ -70,6 +70,14 @@ describeSecurity('parents', [
     path: () => '/me/export',
     ownsResource: false,
   },
+  {
+    name: 'PUT /me/password',
+    method: 'PUT',
+    auth: 'parent',
+    path: () => '/me/password',
+    body: { currentPassword: 'whatever it was', newPassword: 'violet harbour lantern' },
+    ownsResource: false,
+  },
   { name: 'DELETE /me', method: 'DELETE', auth: 'parent', path: () => '/me', ownsResource: false },
   {
     name: 'GET /me/devices',

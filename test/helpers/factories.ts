@@ -20,7 +20,7 @@ import { resetRateLimitsForTests } from '../../shared/accounts/rate-limits.ts';
 import { insertRefreshToken } from '../../shared/accounts/refresh-tokens.ts';
 import { issueAccessToken, resetKeyRingForTests } from '../../shared/auth/access-token.ts';
 import { resetConfigForTests } from '../../shared/config.ts';
-import { useDatabasePool } from '../../shared/db/client.ts';
+import { getPool, useDatabasePool } from '../../shared/db/client.ts';
 import { closeRedis } from '../../shared/redis.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
@@ -72,6 +72,8 @@ export interface TestParent {
   password: string;
   accessToken: string;
   refreshToken: string;
+  /** The refresh token family: the sign-in the access token belongs to. */
+  sessionId: string;
 }
 
 /** A signed-up parent (email + password) with a live access token and refresh token. */
@@ -95,8 +97,19 @@ export async function createParent(
     );
     return insertRefreshToken(tx, id, { userAgent: 'factory' });
   });
-  const access = await issueAccessToken({ kind: 'parent', parentId: id });
-  return { id, email, password, accessToken: access.token, refreshToken: refresh.refreshToken };
+  const access = await issueAccessToken({
+    kind: 'parent',
+    parentId: id,
+    sessionId: refresh.familyId,
+  });
+  return {
+    id,
+    email,
+    password,
+    accessToken: access.token,
+    refreshToken: refresh.refreshToken,
+    sessionId: refresh.familyId,
+  };
 }
 
 /** Grants coppa, terms and privacy at their current versions (what child features require). */
@@ -128,8 +141,27 @@ export async function createChild(
 }
 
 /** A child-session access token for `child` (what POST /children/{id}/session returns). */
-export async function childToken(parent: { id: string }, child: { id: string }): Promise<string> {
-  return (await issueAccessToken({ kind: 'child', parentId: parent.id, childId: child.id })).token;
+export async function childToken(
+  parent: { id: string; sessionId?: string },
+  child: { id: string },
+): Promise<string> {
+  // Like the route: bound to a live sign-in of the parent and the child's session version.
+  const { rows } = await (await getPool()).query<{ family_id: string | null; version: number }>(
+    `SELECT (SELECT family_id FROM refresh_tokens WHERE parent_id = $1 AND revoked_at IS NULL
+              ORDER BY created_at DESC LIMIT 1) AS family_id,
+            (SELECT session_version FROM children WHERE id = $2) AS version`,
+    [parent.id, child.id],
+  );
+  const sessionId = parent.sessionId ?? rows[0]?.family_id ?? undefined;
+  return (
+    await issueAccessToken({
+      kind: 'child',
+      parentId: parent.id,
+      childId: child.id,
+      ...(sessionId ? { sessionId } : {}),
+      sessionVersion: rows[0]?.version ?? 0,
+    })
+  ).token;
 }
 
 /** A parent with the required consents and one child, with both tokens. */

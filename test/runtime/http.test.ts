@@ -1,18 +1,33 @@
+import { type AddressInfo, connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { issueAccessToken } from '../../shared/auth/access-token.ts';
 import { ConfigError, parseConfig, resetConfigForTests } from '../../shared/config.ts';
 import { AppError } from '../../shared/errors.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
+import type { TestDatabase } from '../helpers/db.ts';
+import {
+  createParent,
+  setupAccountsTest,
+  type TestParent,
+  teardownAccountsTest,
+} from '../helpers/factories.ts';
 
 const FN = 'runtime-under-test';
 const CHILD_ID = '7d0f1c1e-0b7c-4a67-9c39-1f8f2a2f5c11';
-const PARENT_ID = '1b8f7c56-3e1a-4a8e-9f3b-2b9c1c0e6a22';
+// Parent routes check the token's sign-in is live: a real parent in a real database.
+let db: TestDatabase;
+let parent: TestParent;
+let PARENT_ID: string;
+afterAll(async () => teardownAccountsTest(db));
 
-beforeAll(() => {
+beforeAll(async () => {
+  db = await setupAccountsTest();
+  parent = await createParent();
+  PARENT_ID = parent.id;
   defineHttpFunction(FN, [
     route({
       method: 'POST',
@@ -130,6 +145,79 @@ describe('HTTP runtime', () => {
     expectProblem(res, 413, 'payload_too_large');
   });
 
+  it.each([2, 20])(
+    'refuses a chunked %i MB body with 413 after reading at most ~100 KB of it',
+    async (mb) => {
+      const listening = server().listen(0, '127.0.0.1');
+      await new Promise((resolve) => listening.once('listening', resolve));
+      const { port } = listening.address() as AddressInfo;
+      try {
+        // A raw socket: it keeps reading the answer while it is still sending, as a real
+        // client on a real network sees an early 413.
+        const outcome = await new Promise<{ head: string; sentAtAnswer: number }>((resolve) => {
+          const socket = connect(port, '127.0.0.1');
+          const chunk = Buffer.alloc(64 * 1024, 'x');
+          const total = mb * 1024 * 1024;
+          let sent = 0;
+          let received = '';
+          let done = false;
+          const finish = () => {
+            if (done) return;
+            done = true;
+            socket.destroy();
+            resolve({ head: received, sentAtAnswer: sent });
+          };
+          socket.on('data', (d: Buffer) => {
+            received += d.toString();
+            if (received.includes('\r\n\r\n') && received.includes('payload_too_large')) finish();
+          });
+          socket.on('error', () => undefined);
+          socket.on('close', finish);
+          const pump = () => {
+            if (done || socket.destroyed) return;
+            if (sent >= total) {
+              socket.write('"}\r\n0\r\n\r\n');
+              return;
+            }
+            sent += chunk.length;
+            const ok = socket.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+            if (ok) setTimeout(pump, 1);
+            else socket.once('drain', () => setTimeout(pump, 1));
+          };
+          socket.write(
+            `POST /echo/${crypto.randomUUID()} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`,
+          );
+          socket.write('a\r\n{"name": "\r\n');
+          pump();
+          setTimeout(finish, 30_000).unref();
+        });
+        expect(outcome.head).toMatch(/^HTTP\/1\.1 413/);
+        expect(outcome.head).toContain('payload_too_large');
+        // Answered long before the client finished sending: the rest was never read.
+        expect(outcome.sentAtAnswer).toBeLessThan(1024 * 1024);
+      } finally {
+        listening.close();
+      }
+    },
+    40_000,
+  );
+
+  it.each(['utf-7', 'utf-16le', 'iso-8859-1'])(
+    'refuses JSON in charset %s with 415 (UTF-8 only)',
+    async (charset) => {
+      const res = await request(server())
+        .post(`/echo/${crypto.randomUUID()}`)
+        .set('content-type', `application/json; charset=${charset}`)
+        .send(JSON.stringify({ name: 'Ada', count: 1 }));
+      expectProblem(res, 415, 'unsupported_media_type');
+      const utf8 = await request(server())
+        .post(`/echo/${crypto.randomUUID()}`)
+        .set('content-type', 'application/json; charset=UTF-8')
+        .send(JSON.stringify({ name: 'Ada', count: 1 }));
+      expect(utf8.status, JSON.stringify(utf8.body)).toBe(201);
+    },
+  );
+
   it('refuses compressed bodies (a small gzip can inflate to the 1 GB the framework allows)', async () => {
     const res = await request(server())
       .post(`/echo/${crypto.randomUUID()}`)
@@ -193,14 +281,14 @@ describe('HTTP runtime', () => {
   });
 
   it('admits a parent token', async () => {
-    const { token } = await issueAccessToken({ kind: 'parent', parentId: PARENT_ID });
+    const token = parent.accessToken;
     const res = await request(server()).get('/parent-only').set('authorization', `Bearer ${token}`);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ parentId: PARENT_ID });
   });
 
   it('reads the auth scheme case-insensitively (RFC 9110), as clients send it', async () => {
-    const { token } = await issueAccessToken({ kind: 'parent', parentId: PARENT_ID });
+    const token = parent.accessToken;
     for (const scheme of ['bearer', 'BEARER']) {
       const res = await request(server())
         .get('/parent-only')
@@ -210,7 +298,7 @@ describe('HTTP runtime', () => {
   });
 
   it('marks responses no-store (tokens, personal data) unless the handler says otherwise', async () => {
-    const { token } = await issueAccessToken({ kind: 'parent', parentId: PARENT_ID });
+    const token = parent.accessToken;
     const ok = await request(server()).get('/parent-only').set('authorization', `Bearer ${token}`);
     expect(ok.headers['cache-control']).toBe('no-store');
     const problem = await request(server()).get('/parent-only');

@@ -1,0 +1,2 @@
+DROP FUNCTION IF EXISTS assert_live_session(UUID, UUID, UUID, INTEGER);
+ALTER TABLE children DROP COLUMN IF EXISTS session_version;
