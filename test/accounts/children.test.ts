@@ -255,9 +255,10 @@ describe('coppa revoked: children pending deletion, and undoing a deletion', () 
   it('answers child routes with 403 consent_required and lists the children as pending deletion', async () => {
     const { parent, child, childToken } = await createFamily({ name: 'Rae' });
     await revokeConsent(parent.id, 'coppa', {});
+    // The child's own session ended with the revocation (the session check: 401).
+    expect((await api().get(`/${child.id}`).set(as(childToken))).status).toBe(401);
     for (const [token, path] of [
       [parent.accessToken, `/${child.id}`],
-      [childToken, `/${child.id}`],
       [parent.accessToken, `/${child.id}/session`],
     ] as const) {
       const res = path.endsWith('session')
