@@ -8,6 +8,7 @@ import {
   listChildren,
   openChildSession,
   PARENT_CAN_READ_NOTICE,
+  restoreChild,
   setPin,
   updateChild,
 } from '../../shared/accounts/children.ts';
@@ -51,7 +52,7 @@ export const children = defineHttpFunction('children', [
     method: 'GET',
     path: '/',
     auth: 'parent',
-    handler: async (ctx) => ({ children: await listChildren(ctx.principal.parentId) }),
+    handler: async (ctx) => listChildren(ctx.principal.parentId),
   }),
   route({
     method: 'GET',
@@ -89,6 +90,13 @@ export const children = defineHttpFunction('children', [
       await deleteChild(ctx.principal.parentId, ctx.params.childId);
       return respond(204);
     },
+  }),
+  route({
+    method: 'POST',
+    path: '/:childId/restore',
+    auth: 'parent',
+    params: childParams,
+    handler: async (ctx) => restoreChild(ctx.principal.parentId, ctx.params.childId),
   }),
   route({
     method: 'PUT',

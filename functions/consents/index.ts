@@ -35,6 +35,10 @@ export const consents = defineHttpFunction('consents', [
     path: '/:type',
     auth: 'parent',
     params: z.strictObject({ type: consentType }),
-    handler: async (ctx) => revokeConsent(ctx.principal.parentId, ctx.params.type),
+    handler: async (ctx) =>
+      revokeConsent(ctx.principal.parentId, ctx.params.type, {
+        ip: ctx.ip,
+        userAgent: ctx.userAgent,
+      }),
   }),
 ]);

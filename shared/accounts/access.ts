@@ -5,6 +5,8 @@ import type { Principal } from '../auth/principal.ts';
 import { markSessionChecked, sessionCheck } from '../auth/session.ts';
 import { getPool } from '../db/client.ts';
 import { AppError } from '../errors.ts';
+import { RETENTION } from '../jobs/data-retention.ts';
+import { currentConsentVersion, LIVE_GRANT } from './consents.ts';
 import type { Queryable } from './db.ts';
 
 export interface ChildRow {
@@ -64,7 +66,54 @@ export async function loadOwnedChild(
     [childId, principal.parentId, ...(check?.values ?? [])],
   );
   const row = rows[0];
-  if (!row) throw new AppError('not_found', 'No such child');
+  if (!row) await explainMissingChild(db, childId, principal.parentId);
   if (check) markSessionChecked();
-  return row;
+  return row as ChildRow;
+}
+
+/**
+ * Why a child id of this family is not live. A child waiting for deletion because the parent
+ * revoked coppa answers 403 consent_required (the parent sees it as pending deletion and can
+ * grant coppa again and restore it within the grace period); anything else is 404. Runs only
+ * on the miss path, so a live child costs no extra query.
+ */
+async function explainMissingChild(
+  db: Queryable,
+  childId: string,
+  parentId: string,
+): Promise<never> {
+  // The session check again: a revoked session learns nothing about the child either.
+  const check = sessionCheck(5);
+  const { rows } = await db.query<{ deleted_at: Date; delete_after: Date; coppa: boolean }>(
+    `SELECT ch.deleted_at, ch.deleted_at + $3::interval AS delete_after,
+            EXISTS (SELECT 1 FROM consents c WHERE c.parent_id = ch.parent_id AND c.consent_type = 'coppa'
+                       AND c.version = $4 AND ${LIVE_GRANT}) AS coppa
+       FROM children ch
+      WHERE ch.id = $1 AND ch.parent_id = $2 AND ch.deleted_at IS NOT NULL
+        AND ch.deleted_at > NOW() - $3::interval${check ? ` AND ${check.sql}` : ''}`,
+    [
+      childId,
+      parentId,
+      RETENTION.softDeletedGrace,
+      currentConsentVersion('coppa'),
+      ...(check?.values ?? []),
+    ],
+  );
+  const pending = rows[0];
+  if (pending && !pending.coppa) {
+    throw new AppError(
+      'consent_required',
+      'Parental consent (coppa) was revoked: this child profile is waiting for deletion',
+      {
+        details: {
+          missingConsents: [{ type: 'coppa', version: currentConsentVersion('coppa') }],
+          pendingDeletion: {
+            deletedAt: pending.deleted_at.toISOString(),
+            deleteAfter: pending.delete_after.toISOString(),
+          },
+        },
+      },
+    );
+  }
+  throw new AppError('not_found', 'No such child');
 }

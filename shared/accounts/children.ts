@@ -6,6 +6,7 @@ import { issueAccessToken } from '../auth/access-token.ts';
 import type { Principal } from '../auth/principal.ts';
 import { getPool } from '../db/client.ts';
 import { AppError } from '../errors.ts';
+import { RETENTION } from '../jobs/data-retention.ts';
 import { CHILD_COLUMNS, type ChildRow, loadOwnedChild } from './access.ts';
 import { requireChildFeaturesConsent } from './consents.ts';
 import { parentActor, pgErrorOf, type Queryable, withTransaction } from './db.ts';
@@ -128,13 +129,62 @@ export async function createChild(parentId: string, input: ChildInput): Promise<
   });
 }
 
-export async function listChildren(parentId: string): Promise<ChildView[]> {
+export interface PendingDeletionView {
+  id: string;
+  name: string;
+  deletedAt: string;
+  /** When the retention job hard-deletes it; until then POST /children/{id}/restore undoes it. */
+  deleteAfter: string;
+}
+
+/** The live children, and those deleted (or left by a coppa revocation) still in their grace period. */
+export async function listChildren(
+  parentId: string,
+): Promise<{ children: ChildView[]; pendingDeletion: PendingDeletionView[] }> {
   const pool = await getPool();
-  const { rows } = await pool.query<ChildRow>(
-    `SELECT ${CHILD_COLUMNS} FROM children WHERE parent_id = $1 AND deleted_at IS NULL ORDER BY created_at, id`,
-    [parentId],
+  const { rows } = await pool.query<
+    ChildRow & { deleted_at: Date | null; delete_after: Date | null }
+  >(
+    `SELECT ${CHILD_COLUMNS}, deleted_at, deleted_at + $2::interval AS delete_after FROM children
+      WHERE parent_id = $1 AND (deleted_at IS NULL OR deleted_at > NOW() - $2::interval)
+      ORDER BY created_at, id`,
+    [parentId, RETENTION.softDeletedGrace],
   );
-  return rows.map(toChildView);
+  return {
+    children: rows.filter((r) => !r.deleted_at).map(toChildView),
+    pendingDeletion: rows
+      .filter((r) => r.deleted_at)
+      .map((r) => ({
+        id: r.id,
+        name: r.name,
+        deletedAt: (r.deleted_at as Date).toISOString(),
+        deleteAfter: (r.delete_after as Date).toISOString(),
+      })),
+  };
+}
+
+/**
+ * Undoes a child's deletion during the grace period (docs/RETENTION.md): the current coppa,
+ * terms and privacy consents are needed again (403 consent_required), and the 4-child limit
+ * still holds. The audit trail records the change with the parent as actor.
+ */
+export async function restoreChild(parentId: string, childId: string): Promise<ChildView> {
+  await requireChildFeaturesConsent(parentId);
+  return withTransaction(parentActor(parentId), async (tx) => {
+    const { rows } = await tx
+      .query<ChildRow>(
+        `UPDATE children SET deleted_at = NULL
+          WHERE id = $1 AND parent_id = $2 AND deleted_at IS NOT NULL
+            AND deleted_at > NOW() - $3::interval
+            AND EXISTS (SELECT 1 FROM parents p WHERE p.id = $2 AND p.deleted_at IS NULL)
+          RETURNING ${CHILD_COLUMNS}`,
+        [childId, parentId, RETENTION.softDeletedGrace],
+      )
+      .catch(mapChildWriteError);
+    if (!rows[0])
+      throw new AppError('not_found', 'No child of this family is waiting for deletion');
+    return toChildView(rows[0]);
+  });
 }
 
 export async function getChild(principal: Principal, childId: string): Promise<ChildView> {

@@ -1,6 +1,7 @@
-// Consents: every grant is a new row (version, time, IP, user agent); a revocation only sets
-// revoked_at on that row (the database refuses any other change). Child features need coppa,
-// terms and privacy granted at their current versions (from config).
+// Consents: every grant is a new row (version, time, IP, user agent) and is never changed; a
+// revocation is its own row in consent_revocations (time, IP, user agent), so the record of
+// who granted and who withdrew, when and from where, is append-only. Child features need
+// coppa, terms and privacy granted at their current versions (from config).
 import { config } from '../config.ts';
 import { AppError } from '../errors.ts';
 import { parentActor, query, withTransaction } from './db.ts';
@@ -34,6 +35,8 @@ interface ConsentRow {
   revoked_at: Date | null;
   ip_address: string | null;
   user_agent: string | null;
+  revoked_ip_address: string | null;
+  revoked_user_agent: string | null;
   created_at: Date;
 }
 
@@ -45,11 +48,21 @@ export interface ConsentView {
   revokedAt: string | null;
   ipAddress: string | null;
   userAgent: string | null;
+  /** Where the revocation came from (null before it, and for revocations before 2026-12). */
+  revokedIpAddress: string | null;
+  revokedUserAgent: string | null;
   createdAt: string;
 }
 
-const COLUMNS =
-  'id, consent_type, version, granted_at, revoked_at, host(ip_address) AS ip_address, user_agent, created_at';
+// A grant with its revocation, if any (the legacy revoked_at column for revocations recorded
+// before consent_revocations existed is copied into it by the migration).
+const FROM_CONSENTS = 'consents c LEFT JOIN consent_revocations r ON r.consent_id = c.id';
+const COLUMNS = `c.id, c.consent_type, c.version, c.granted_at, COALESCE(r.revoked_at, c.revoked_at) AS revoked_at,
+  host(c.ip_address) AS ip_address, c.user_agent, host(r.ip_address) AS revoked_ip_address,
+  r.user_agent AS revoked_user_agent, c.created_at`;
+/** The grant is live: granted and not revoked. */
+export const LIVE_GRANT = `c.granted_at IS NOT NULL AND c.revoked_at IS NULL
+  AND NOT EXISTS (SELECT 1 FROM consent_revocations lr WHERE lr.consent_id = c.id)`;
 
 function toView(row: ConsentRow): ConsentView {
   return {
@@ -60,6 +73,8 @@ function toView(row: ConsentRow): ConsentView {
     revokedAt: row.revoked_at?.toISOString() ?? null,
     ipAddress: row.ip_address,
     userAgent: row.user_agent,
+    revokedIpAddress: row.revoked_ip_address,
+    revokedUserAgent: row.revoked_user_agent,
     createdAt: row.created_at.toISOString(),
   };
 }
@@ -77,7 +92,7 @@ export async function listConsents(
   parentId: string,
 ): Promise<{ status: ConsentStatus[]; history: ConsentView[] }> {
   const { rows } = await query<ConsentRow>(
-    `SELECT ${COLUMNS} FROM consents WHERE parent_id = $1 ORDER BY created_at DESC, id`,
+    `SELECT ${COLUMNS} FROM ${FROM_CONSENTS} WHERE c.parent_id = $1 ORDER BY c.created_at DESC, c.id`,
     [parentId],
   );
   const history = rows.map(toView);
@@ -105,39 +120,53 @@ export async function grantConsent(
 ): Promise<{ consent: ConsentView; created: boolean }> {
   const version = currentConsentVersion(input.type);
   return withTransaction(parentActor(parentId), async (tx) => {
-    const { rows } = await tx.query<ConsentRow>(
-      `INSERT INTO consents (parent_id, consent_type, version, granted_at, ip_address, user_agent)
-       SELECT p.id, $2, $3, NOW(), $4::inet, $5 FROM parents p WHERE p.id = $1 AND p.deleted_at IS NULL
-       ON CONFLICT (parent_id, consent_type, version) WHERE revoked_at IS NULL DO NOTHING
-       RETURNING ${COLUMNS}`,
-      [parentId, input.type, version, ipOrNull(client.ip), client.userAgent?.slice(0, 500) ?? null],
+    // One live grant per type and version: concurrent grants of one family queue on the
+    // parent row (the rule spans two tables, so no unique index can hold it).
+    const parent = await tx.query(
+      'SELECT id FROM parents WHERE id = $1 AND deleted_at IS NULL FOR UPDATE',
+      [parentId],
     );
-    if (rows[0]) return { consent: toView(rows[0]), created: true };
+    if (parent.rowCount === 0) throw new AppError('not_found', 'No such account');
     const existing = await tx.query<ConsentRow>(
-      `SELECT ${COLUMNS} FROM consents
-        WHERE parent_id = $1 AND consent_type = $2 AND version = $3 AND revoked_at IS NULL`,
+      `SELECT ${COLUMNS} FROM ${FROM_CONSENTS}
+        WHERE c.parent_id = $1 AND c.consent_type = $2 AND c.version = $3 AND ${LIVE_GRANT}
+        ORDER BY c.created_at DESC LIMIT 1`,
       [parentId, input.type, version],
     );
-    if (!existing.rows[0]) throw new AppError('not_found', 'No such account');
-    return { consent: toView(existing.rows[0]), created: false };
+    if (existing.rows[0]) return { consent: toView(existing.rows[0]), created: false };
+    const { rows } = await tx.query<ConsentRow>(
+      `WITH ins AS (
+         INSERT INTO consents (parent_id, consent_type, version, granted_at, ip_address, user_agent)
+         VALUES ($1, $2, $3, NOW(), $4::inet, $5)
+         RETURNING *)
+       SELECT ${COLUMNS} FROM ins c LEFT JOIN consent_revocations r ON r.consent_id = c.id`,
+      [parentId, input.type, version, ipOrNull(client.ip), client.userAgent?.slice(0, 500) ?? null],
+    );
+    return { consent: toView(rows[0] as ConsentRow), created: true };
   });
 }
 
 /**
- * Revokes every live grant of `type` (any version); 404 when nothing was granted. Revoking
- * coppa also soft-deletes every child of the family in the same transaction: that starts the
- * retention grace period after which the child data is hard-deleted (docs/RETENTION.md).
+ * Revokes every live grant of `type` (any version), recording each revocation as its own row
+ * with time, IP and user agent; 404 when nothing was granted. Revoking coppa also soft-deletes
+ * every child of the family in the same transaction: that starts the retention grace period
+ * after which the child data is hard-deleted (docs/RETENTION.md); meanwhile the children are
+ * listed as pending deletion and their routes answer 403 consent_required.
  */
 export async function revokeConsent(
   parentId: string,
   type: ConsentType,
+  client: ClientInfo,
 ): Promise<{ revoked: ConsentView[]; childrenScheduledForDeletion: number }> {
   return withTransaction(parentActor(parentId), async (tx) => {
     const { rows } = await tx.query<ConsentRow>(
-      `UPDATE consents SET revoked_at = NOW()
-        WHERE parent_id = $1 AND consent_type = $2 AND revoked_at IS NULL AND granted_at IS NOT NULL
-        RETURNING ${COLUMNS}`,
-      [parentId, type],
+      `WITH r AS (
+         INSERT INTO consent_revocations (consent_id, parent_id, ip_address, user_agent)
+         SELECT c.id, c.parent_id, $3::inet, $4 FROM consents c
+          WHERE c.parent_id = $1 AND c.consent_type = $2 AND ${LIVE_GRANT}
+         RETURNING *)
+       SELECT ${COLUMNS} FROM consents c JOIN r ON r.consent_id = c.id ORDER BY c.created_at DESC`,
+      [parentId, type, ipOrNull(client.ip), client.userAgent?.slice(0, 500) ?? null],
     );
     if (rows.length === 0) throw new AppError('not_found', `No ${type} consent is granted`);
     let childrenScheduledForDeletion = 0;
@@ -165,7 +194,7 @@ export async function requireChildFeaturesConsent(parentId: string): Promise<voi
     `SELECT DISTINCT c.consent_type FROM consents c
        JOIN jsonb_to_recordset($2::jsonb) AS w(type TEXT, version TEXT)
          ON w.type = c.consent_type AND w.version = c.version
-      WHERE c.parent_id = $1 AND c.granted_at IS NOT NULL AND c.revoked_at IS NULL`,
+      WHERE c.parent_id = $1 AND ${LIVE_GRANT}`,
     [parentId, JSON.stringify(wanted)],
   );
   const granted = new Set(rows.map((r) => r.consent_type));

@@ -211,9 +211,39 @@ async function rowsOf(
 }
 
 /**
- * Everything stored about the family, as JSON (rows keep their column names). Secrets
- * (password and PIN hashes, refresh token hashes) are left out. One REPEATABLE READ snapshot
- * so the parts agree with each other.
+ * Where each table holding family rows appears in the export (table -> key). Every table
+ * with a foreign-key path to parents or children must be here or in NOT_EXPORTED (a test
+ * reads the catalog), so a new table cannot be forgotten.
+ */
+export const EXPORTED_TABLES: Record<string, string> = {
+  parents: 'parent',
+  children: 'children',
+  consents: 'consents',
+  consent_revocations: 'consentRevocations',
+  refresh_tokens: 'refreshTokens',
+  conversations: 'conversations',
+  messages: 'messages',
+  progress: 'progress',
+  streaks: 'streaks',
+  rewards: 'rewards',
+  daily_activity: 'dailyActivity',
+  cognitive_metrics: 'cognitiveMetrics',
+  parent_alerts: 'alerts',
+  idempotency_keys: 'idempotencyKeys',
+  audit_log: 'auditLog',
+  parent_devices: 'devices',
+  notification_deliveries: 'notificationDeliveries',
+};
+
+/** Tables on a foreign-key path to the family that are deliberately not exported, and why. */
+export const NOT_EXPORTED: Record<string, string> = {};
+
+/**
+ * Everything stored about the family, as JSON (rows keep their column names), every row of
+ * every table (EXPORTED_TABLES), including the sign-ins (refresh tokens: time, IP, user
+ * agent), the stored responses of retried requests (idempotency keys) and the family's audit
+ * trail. Secrets (password and PIN hashes, refresh token hashes) are left out. One
+ * REPEATABLE READ snapshot so the parts agree with each other.
  */
 export async function exportFamily(parentId: string): Promise<Record<string, unknown>> {
   return withTransaction(
@@ -233,6 +263,15 @@ export async function exportFamily(parentId: string): Promise<Record<string, unk
       const statements: Record<string, [string, unknown[]]> = {
         consents: [
           'SELECT to_jsonb(t) AS row FROM consents t WHERE t.parent_id = $1 ORDER BY t.created_at',
+          [parentId],
+        ],
+        consentRevocations: [
+          'SELECT to_jsonb(t) AS row FROM consent_revocations t WHERE t.parent_id = $1 ORDER BY t.revoked_at',
+          [parentId],
+        ],
+        refreshTokens: [
+          `SELECT to_jsonb(t) - 'token_hash' AS row FROM refresh_tokens t
+            WHERE t.parent_id = $1 ORDER BY t.created_at`,
           [parentId],
         ],
         conversations: [
@@ -265,8 +304,25 @@ export async function exportFamily(parentId: string): Promise<Record<string, unk
           ids,
         ],
         alerts: [
-          'SELECT to_jsonb(t) AS row FROM parent_alerts t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
+          'SELECT to_jsonb(t) AS row FROM parent_alerts t WHERE t.parent_id = $1 ORDER BY t.created_at',
+          [parentId],
+        ],
+        idempotencyKeys: [
+          'SELECT to_jsonb(t) AS row FROM idempotency_keys t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
           ids,
+        ],
+        // The trail of changes to the family's account, children, consents and revocations
+        // (old and new values; secrets are never in it).
+        auditLog: [
+          `SELECT to_jsonb(a) AS row FROM audit_log a
+            WHERE (a.table_name = 'parents' AND a.row_id = $1)
+               OR (a.table_name = 'children' AND a.row_id = ANY($2::uuid[]))
+               OR (a.table_name = 'consents'
+                   AND a.row_id IN (SELECT id FROM consents WHERE parent_id = $1))
+               OR (a.table_name = 'consent_revocations'
+                   AND a.row_id IN (SELECT id FROM consent_revocations WHERE parent_id = $1))
+            ORDER BY a.changed_at, a.id`,
+          [parentId, childIds],
         ],
         // The push token only addresses the device; it is left out like other credentials.
         devices: [

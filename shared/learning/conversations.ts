@@ -29,6 +29,7 @@ import {
 } from './rewards.ts';
 import {
   ALERT_REASON,
+  ALERT_SEVERITY,
   SAFE_CONTINUE_CHOICES,
   type SafetyResult,
   safeReplyFor,
@@ -697,7 +698,7 @@ export async function postMessage(
             childId: learner.childId,
             conversationId,
             message: { id: userMessage.id, createdAt: userMessage.created_at },
-            severity: safety?.danger ? 'high' : 'medium',
+            severity: ALERT_SEVERITY[alertKind],
             reason: ALERT_REASON[alertKind],
           },
           now,

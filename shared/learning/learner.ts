@@ -1,5 +1,6 @@
 // The child as the learning loop sees it: age group, the family's time zone, the limits in
 // the child's settings, and whether the parent let child text reach the external tutor.
+import { currentConsentVersion, LIVE_GRANT } from '../accounts/consents.ts';
 import { AppError } from '../errors.ts';
 import type { Queryable } from './db.ts';
 import type { AgeGroup } from './types.ts';
@@ -30,14 +31,16 @@ interface LearnerRow {
 
 export async function loadLearner(db: Queryable, childId: string): Promise<Learner> {
   const { rows } = await db.query<LearnerRow>(
-    `SELECT c.id, c.parent_id, c.age_group, p.timezone, c.settings, c.avatar_id,
-            c.leaderboard_opt_in, c.nickname,
-            EXISTS (SELECT 1 FROM consents s
-                     WHERE s.parent_id = c.parent_id AND s.consent_type = 'data_sharing'
-                       AND s.granted_at IS NOT NULL AND s.revoked_at IS NULL) AS data_sharing
-       FROM children c JOIN parents p ON p.id = c.parent_id
-      WHERE c.id = $1 AND c.deleted_at IS NULL AND p.deleted_at IS NULL`,
-    [childId],
+    `SELECT ch.id, ch.parent_id, ch.age_group, p.timezone, ch.settings, ch.avatar_id,
+            ch.leaderboard_opt_in, ch.nickname,
+            EXISTS (SELECT 1 FROM consents c
+                     WHERE c.parent_id = ch.parent_id AND c.consent_type = 'data_sharing'
+                       AND c.version = $2 AND ${LIVE_GRANT}) AS data_sharing
+       FROM children ch JOIN parents p ON p.id = ch.parent_id
+      WHERE ch.id = $1 AND ch.deleted_at IS NULL AND p.deleted_at IS NULL`,
+    // Only a grant of the current version counts, as on GET /consents: after the version
+    // changes, the child's text stays with the built-in tutor until the parent grants again.
+    [childId, currentConsentVersion('data_sharing')],
   );
   const row = rows[0];
   if (!row) throw new AppError('not_found', 'No such child');

@@ -2,11 +2,21 @@
 // on the way in, the tutor's reply on the way out. Personal details are redacted, profanity and
 // unsafe content filtered, and danger signals (self-harm, abuse, someone wanting to meet)
 // reported so the caller raises a parent alert and answers with a safe, kind reply.
-import type { RegExpMatcher, TextCensor } from 'obscenity';
+import type { RegExpMatcher } from 'obscenity';
+import { type DangerKind, detectDanger, detectUnsafe } from './safety/danger.ts';
+import {
+  fold,
+  isInvisible,
+  loadFolding,
+  originalSpan,
+  plainForms,
+  squeezedForm,
+} from './safety/normalise.ts';
+import { findPii, type PiiKind } from './safety/pii.ts';
 import type { AgeGroup } from './types.ts';
 
-export type PiiKind = 'email' | 'phone' | 'address' | 'url';
-export type DangerKind = 'self_harm' | 'abuse' | 'meeting';
+export type { DangerKind } from './safety/danger.ts';
+export type { PiiKind } from './safety/pii.ts';
 
 export interface SafetyResult {
   /** The text with personal details redacted and profanity censored: the only form stored. */
@@ -26,55 +36,13 @@ const PLACEHOLDER: Record<PiiKind, string> = {
   phone: '[phone number removed]',
   address: '[address removed]',
   url: '[link removed]',
+  name: '[name removed]',
+  school: '[school removed]',
+  handle: '[username removed]',
+  coordinates: '[location removed]',
+  card: '[card number removed]',
+  id_number: '[ID number removed]',
 };
-
-const EMAIL = /[A-Z0-9._%+-]+@[A-Z0-9-]+(?:\.[A-Z0-9-]+)*\.[A-Z]{2,}/gi;
-// Children space out or spell out an address to get it past a filter: "sam @ gmail . com",
-// "sam at gmail dot com", "sam(at)gmail(dot)com".
-const SPACED_EMAIL = /[A-Z0-9._%+-]+\s*@\s*[A-Z0-9-]+(?:\s*\.\s*[A-Z0-9-]+)*\s*\.\s*[A-Z]{2,}\b/gi;
-const WORDED_EMAIL =
-  /\b[A-Z0-9._%+-]+\s*(?:\(at\)|\[at\]|\sat\s)\s*[A-Z0-9-]+(?:\s*(?:\(dot\)|\[dot\]|\sdot\s)\s*[A-Z0-9-]+)+/gi;
-const URL_WITH_SCHEME = /\b(?:[a-z][a-z0-9+.-]*:\/\/|www\.)[^\s<>"']+/gi;
-const BARE_DOMAIN =
-  /\b[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:com|net|org|edu|gov|io|co|uk|us|ca|au|nz|ie|eu|de|fr|es|nl|ru|jp|br|mx|za|ai|app|dev|xyz|info|biz|me|tv|fm|gg|ly|link|site|online|club|games|live|store|shop|blog|tk)\b(?:\/[^\s<>"']*)?/gi;
-// At least 7 digits with the usual separators; the digit count is checked after matching.
-const PHONE_CANDIDATE = /(?<![\w.])\+?\(?\d[\d\s().-]{5,}\d(?![\w])/g;
-// A list of years ("in 2019 2020 and 2021") is not a phone number.
-const YEARS_ONLY = /^(?:(?:19|20)\d\d\D+)+(?:19|20)\d\d$/;
-// Seven or more digits written as words: "five five five one two three four".
-const DIGIT_WORD = '(?:zero|oh|one|two|three|four|five|six|seven|eight|nine|\\d)';
-const WORDED_PHONE = new RegExp(`\\b${DIGIT_WORD}(?:[\\s,-]+${DIGIT_WORD}){6,}\\b`, 'gi');
-const STREET_SUFFIX =
-  'street|st|avenue|ave|road|rd|lane|ln|drive|dr|boulevard|blvd|court|ct|way|place|pl|terrace|close|crescent|highway|hwy|parkway|pkwy|square|sq';
-// Words that show a number counts something ("5 miles down the road"), not a house.
-const NOT_A_STREET_NAME =
-  'down|up|to|of|and|along|across|from|around|over|into|my|our|your|his|her|their|miles?|km|kilometres?|kilometers?|blocks?|minutes?|mins?|hours?|times|steps?|metres?|meters?|feet|houses?|cars?|kids|people';
-const STREET_ADDRESS = new RegExp(
-  `\\b\\d{1,5}[a-z]?\\s+(?:(?!(?:${NOT_A_STREET_NAME})\\b)[a-z0-9'.-]+\\s+){0,3}(?:${STREET_SUFFIX})\\b\\.?`,
-  'gi',
-);
-// "I live at/on ..." names a place even without a house number.
-const LIVE_AT = /\b(i|we)\s+live\s+(at|on)\s+([^.,!?\n]+)/gi;
-// "My address is ..." names it up to the end of the sentence (commas included).
-const ADDRESS_IS = /\b(my|our)\s+(home\s+|house\s+)?address\s+is\s+[^.!?\n]+/gi;
-const UK_POSTCODE = /\b[A-Z]{1,2}\d[A-Z\d]?\s*\d(?!st|nd|rd|th)[A-Z]{2}\b/gi;
-const ZIP_CODE = /\bzip(?:\s*code)?(?:\s+is)?[\s:]*\d{5}(?:-\d{4})?\b/gi;
-
-const DANGER_PATTERNS: Record<DangerKind, RegExp> = {
-  self_harm:
-    /\b(kill(ing)? myself|unalive\w*|kms|hurt(ing)? myself|cut(ting)? myself|harm(ing)? myself|hate myself|want(ed)? to die|wanna die|wish i (was|were) dead|end my life|suicid\w*|(don'?t|do not) want to (live|be alive|wake up)|no reason to live|better off (dead|without me)|nobody would (care|miss me)|no ?one would (care|miss me)|want to disappear)\b/i,
-  abuse:
-    /\b((hits?|hitting|beats?|beating|hurts?|kicks?|kicking|touch(es|ed|ing)?|chokes?) me\b|abus\w*|(scared|afraid) to go home|keep (it|this) a secret from my (mum|mom|dad|parents?)|told me not to tell|(don'?t|do not) tell your (mum|mom|dad|parents?))/i,
-  // The child asking to meet, or telling us someone else (often met online) wants to.
-  meeting:
-    /\b(let'?s meet|lets meet|meet me|meet up|can we meet|(wants?|wanted|asked|asks|asking|told|tells|invited) me to meet|wants? to meet (me|up)|(he|she|they|someone|somebody|a man|a woman|a stranger|a guy|a girl|a boy) (wants?|wanted|asked|said) to meet|meet (in real life|in person|irl)|where do you live|what'?s your address|what is your address|come (to|over to) my house|send (me )?(a )?(photo|picture|pic|selfie)s?|(asked|asks|wants?) (me )?(for|to send) (a |some )?(photo|picture|pic|selfie)s?|what school do you go to|are you alone)\b/i,
-};
-
-// Words a science chat uses innocently are excluded: the naked eye, naked mole rats, sextants,
-// sextillions, weeding a garden, an asteroid that would "kill them all". Violence counts as
-// unsafe when the child states the intent.
-const UNSAFE =
-  /\b(porn\w*|sex|sexy|sexual\w*|sexting|nudes?|nudity|naked(?!\s+(eye|mole|singularity|flame))|cocaine|heroin|meth|vap(e|es|ing)|(smok\w*|vap\w*)\s+weed|weed\s+(pens?|vapes?|gumm\w*|brownies?)|how to make (a )?(bomb|gun|weapon|poison)|(i'?m going to|i am going to|i'?m gonna|gonna|i want to|i wanna|i will|i'?ll) (kill|shoot|stab|murder) (you|him|her|them|people|everyone|everybody|my \w+))\b/i;
 
 // Names and nature words obscenity's list would censor: birds, plants, a book, a town, a degree.
 const INNOCENT_TERMS = [
@@ -91,95 +59,85 @@ const INNOCENT_TERMS = [
 
 // obscenity builds its word list when imported (tens of ms): load it on the first scan, not at
 // cold start, so routes that never scan text (lists, transcripts) do not pay for it.
-let profanityFilter: Promise<{ matcher: RegExpMatcher; censor: TextCensor }> | undefined;
+let profanityFilter: Promise<RegExpMatcher> | undefined;
 function loadProfanityFilter() {
   profanityFilter ??= import('obscenity').then((o) => {
     const dataset = o.englishDataset.build();
-    return {
-      matcher: new o.RegExpMatcher({
-        ...dataset,
-        whitelistedTerms: [...(dataset.whitelistedTerms ?? []), ...INNOCENT_TERMS],
-        ...o.englishRecommendedTransformers,
-      }),
-      censor: new o.TextCensor().setStrategy(o.fixedPhraseCensorStrategy('***')),
-    };
+    return new o.RegExpMatcher({
+      ...dataset,
+      whitelistedTerms: [...(dataset.whitelistedTerms ?? []), ...INNOCENT_TERMS],
+      ...o.englishRecommendedTransformers,
+    });
   });
   return profanityFilter;
 }
 
-function redactPhones(text: string, found: Set<PiiKind>): string {
-  return text.replace(PHONE_CANDIDATE, (match) => {
-    const digits = match.replace(/\D/g, '').length;
-    if (digits < 7 || digits > 15 || YEARS_ONLY.test(match.trim())) return match;
-    found.add('phone');
-    return PLACEHOLDER.phone;
-  });
+interface Cut {
+  start: number;
+  end: number;
+  replacement: string;
 }
 
-function replaceAll(text: string, pattern: RegExp, kind: PiiKind, found: Set<PiiKind>): string {
-  return text.replace(pattern, () => {
-    found.add(kind);
-    return PLACEHOLDER[kind];
-  });
+/** The original text with the cuts applied and invisible characters dropped. */
+function rebuild(original: string, cuts: Cut[]): string {
+  const sorted = [...cuts].sort((a, b) => a.start - b.start || b.end - a.end);
+  let out = '';
+  let at = 0;
+  for (const cut of sorted) {
+    if (cut.start < at) continue;
+    out += [...original.slice(at, cut.start)].filter((ch) => !isInvisible(ch)).join('');
+    out += cut.replacement;
+    at = cut.end;
+  }
+  return out + [...original.slice(at)].filter((ch) => !isInvisible(ch)).join('');
 }
 
-const LEET: Record<string, string> = {
-  '0': 'o',
-  '1': 'i',
-  '3': 'e',
-  '4': 'a',
-  '5': 's',
-  '7': 't',
-  '@': 'a',
-  $: 's',
-};
-
-/** Undoes the usual disguises before looking for danger: "k1ll mys3lf", "k i l l  myself". */
-function deobfuscate(text: string): string {
-  return text
-    .replace(/[013457@$]/g, (c) => LEET[c] ?? c)
-    .replace(/\b(?:[a-z] ){2,}[a-z]\b/gi, (spaced) => spaced.replaceAll(' ', ''))
-    .replace(/\s+/g, ' ');
+/** Words whose plain form is profane although the folded text is not ("sh!t", "f*ck"). */
+function disguisedProfanity(
+  folded: string,
+  matcher: RegExpMatcher,
+): { start: number; end: number }[] {
+  const spans: { start: number; end: number }[] = [];
+  for (const m of folded.matchAll(/\S*[^a-z\s]\S*/gi)) {
+    const [plain] = plainForms(m[0]);
+    if (plain && matcher.hasMatch(plain)) {
+      spans.push({ start: m.index, end: m.index + m[0].length });
+    }
+  }
+  return spans;
 }
-
-/** Normalises curly apostrophes so "let’s meet" matches like "let's meet". */
-const normalise = (text: string) => text.replace(/[\u2018\u2019\u02bc]/g, "'");
 
 export async function scanText(input: string): Promise<SafetyResult> {
-  const found = new Set<PiiKind>();
-  const original = normalise(input);
-  // Order matters: emails before bare domains (an email contains one), URLs before phones
-  // (a URL may contain digit runs), addresses before phones (house numbers are short anyway).
-  let text = replaceAll(original, EMAIL, 'email', found);
-  text = replaceAll(text, SPACED_EMAIL, 'email', found);
-  text = replaceAll(text, WORDED_EMAIL, 'email', found);
-  text = replaceAll(text, URL_WITH_SCHEME, 'url', found);
-  text = replaceAll(text, BARE_DOMAIN, 'url', found);
-  text = text.replace(ADDRESS_IS, (match) => {
-    found.add('address');
-    return `${match.slice(0, match.toLowerCase().indexOf('address') + 'address is'.length)} ${PLACEHOLDER.address}`;
+  await loadFolding();
+  const folded = fold(input);
+  const forms = plainForms(folded.text);
+  const pii = findPii(folded.text);
+  const cuts: Cut[] = pii.map((s) => {
+    const [start, end] = originalSpan(folded, s.start, s.end);
+    return { start, end, replacement: PLACEHOLDER[s.kind] };
   });
-  text = text.replace(LIVE_AT, (_m, who: string, prep: string) => {
-    found.add('address');
-    return `${who} live ${prep} ${PLACEHOLDER.address}`;
-  });
-  text = replaceAll(text, STREET_ADDRESS, 'address', found);
-  text = replaceAll(text, UK_POSTCODE, 'address', found);
-  text = replaceAll(text, ZIP_CODE, 'address', found);
-  text = redactPhones(text, found);
-  text = replaceAll(text, WORDED_PHONE, 'phone', found);
 
-  const { matcher, censor } = await loadProfanityFilter();
-  const matches = matcher.getAllMatches(text, true);
-  const profanity = matches.length > 0;
-  if (profanity) text = censor.applyTo(text, matches);
+  const matcher = await loadProfanityFilter();
+  const profane = matcher
+    .getAllMatches(folded.text, true)
+    .map((m) => ({ start: m.startIndex, end: m.endIndex + 1 }));
+  if (profane.length === 0) profane.push(...disguisedProfanity(folded.text, matcher));
+  const spacedProfanity =
+    profane.length === 0 &&
+    forms.some((f) => matcher.hasMatch(f)) &&
+    !matcher.hasMatch(folded.text);
+  for (const p of profane) {
+    const [start, end] = originalSpan(folded, p.start, p.end);
+    if (!cuts.some((c) => start < c.end && c.start < end))
+      cuts.push({ start, end, replacement: '***' });
+  }
+  const profanity = profane.length > 0 || spacedProfanity;
 
-  const plain = deobfuscate(original);
-  const danger = (Object.keys(DANGER_PATTERNS) as DangerKind[]).find(
-    (kind) => DANGER_PATTERNS[kind].test(original) || DANGER_PATTERNS[kind].test(plain),
-  );
-  const unsafe = UNSAFE.test(original);
-  const redacted = [...found];
+  const squeezed = squeezedForm(folded.text, forms);
+  const danger = detectDanger(forms, squeezed);
+  const unsafe = detectUnsafe(forms, squeezed);
+  const redacted = [...new Set(pii.map((s) => s.kind))];
+  const text = rebuild(input, cuts);
   const reasons = [
     ...redacted.map((kind) => `pii_${kind}`),
     ...(profanity ? ['profanity'] : []),
@@ -196,6 +154,9 @@ export async function scanText(input: string): Promise<SafetyResult> {
     reason: reasons.length > 0 ? reasons.join(',') : undefined,
   };
 }
+
+/** Normalises curly apostrophes so "what’s your name" matches like "what's your name". */
+const normalise = (text: string) => fold(text).text;
 
 // A tutor must never ask for personal details, even ones a child may share freely elsewhere.
 const PERSONAL_QUESTION =
@@ -216,7 +177,17 @@ export const ALERT_REASON: Record<DangerKind | 'unsafe', string> = {
   self_harm: 'self_harm_signal',
   abuse: 'abuse_signal',
   meeting: 'meeting_request',
+  grooming: 'grooming_signal',
   unsafe: 'unsafe_content',
+};
+
+/** How urgently the parent is told, per category (the alert carries the category only). */
+export const ALERT_SEVERITY: Record<DangerKind | 'unsafe', 'low' | 'medium' | 'high'> = {
+  self_harm: 'high',
+  abuse: 'high',
+  meeting: 'high',
+  grooming: 'high',
+  unsafe: 'medium',
 };
 
 const SAFE_REPLIES: Record<DangerKind, Record<AgeGroup, string>> = {
@@ -243,6 +214,14 @@ const SAFE_REPLIES: Record<DangerKind, Record<AgeGroup, string>> = {
       "I'm a computer program, so I can't meet anyone. Never share where you live or plan to meet someone from the internet without your grown-up. Shall we get back to exploring?",
     mind_masters:
       "I'm an AI tutor, so meeting up isn't something I can do. A good rule online: never share your address, school or photos, and never agree to meet someone without a parent knowing. Want to get back to our topic?",
+  },
+  grooming: {
+    wonder_cubs:
+      "Thank you for telling me. Someone asking for pictures, secrets or where you live is something a grown-up needs to know about. Please show your grown-up right now. You haven't done anything wrong.",
+    curious_explorers:
+      "Thank you for telling me. When someone online asks for photos, where you live, or to keep secrets from your family, that is not okay, and it is never your fault. Please show a grown-up you trust right away, and don't send anything or reply until they have seen it.",
+    mind_masters:
+      "Thanks for telling me. Someone online asking for photos, personal details, video calls or secrecy is a warning sign, however friendly they seem, and it's not your fault. Please tell a parent or another adult you trust now, keep the messages, and don't send anything more. You can also report it in the app or game.",
   },
 };
 

@@ -3,6 +3,7 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../functions/children/index.ts';
+import { revokeConsent } from '../../shared/accounts/consents.ts';
 import { verifyAccessToken } from '../../shared/auth/access-token.ts';
 import {
   createChild,
@@ -243,13 +244,102 @@ describe('consent', () => {
 
   it('stops child sessions at once when coppa is revoked', async () => {
     const { parent, child } = await createFamily();
-    await db.pool.query(
-      "UPDATE consents SET revoked_at = NOW() WHERE parent_id = $1 AND consent_type = 'coppa'",
-      [parent.id],
-    );
+    await revokeConsent(parent.id, 'coppa', {});
     const res = await api().post(`/${child.id}/session`).set(as(parent.accessToken));
     expect(res.status).toBe(403);
     expect(res.body.code).toBe('consent_required');
+  });
+});
+
+describe('coppa revoked: children pending deletion, and undoing a deletion', () => {
+  it('answers child routes with 403 consent_required and lists the children as pending deletion', async () => {
+    const { parent, child, childToken } = await createFamily({ name: 'Rae' });
+    await revokeConsent(parent.id, 'coppa', {});
+    // The child's own session ended with the revocation (the session check: 401).
+    expect((await api().get(`/${child.id}`).set(as(childToken))).status).toBe(401);
+    for (const [token, path] of [
+      [parent.accessToken, `/${child.id}`],
+      [parent.accessToken, `/${child.id}/session`],
+    ] as const) {
+      const res = path.endsWith('session')
+        ? await api().post(path).set(as(token))
+        : await api().get(path).set(as(token));
+      expect(res.status).toBe(403);
+      expect(res.body.code).toBe('consent_required');
+    }
+    const detail = await api().get(`/${child.id}`).set(as(parent.accessToken));
+    expect(detail.body.pendingDeletion.deleteAfter).toBeTruthy();
+    const list = await api().get('/').set(as(parent.accessToken));
+    expect(list.status).toBe(200);
+    expect(list.body.children).toEqual([]);
+    expect(list.body.pendingDeletion).toEqual([
+      {
+        id: child.id,
+        name: 'Rae',
+        deletedAt: expect.any(String),
+        deleteAfter: expect.any(String),
+      },
+    ]);
+    const { deletedAt, deleteAfter } = list.body.pendingDeletion[0];
+    expect(Date.parse(deleteAfter) - Date.parse(deletedAt)).toBe(30 * 24 * 3600 * 1000);
+    // Another family's parent learns nothing: 404.
+    const stranger = await consentingParent();
+    expect((await api().get(`/${child.id}`).set(as(stranger.accessToken))).status).toBe(404);
+  });
+
+  it('restores a child within the grace period once consent is granted again, audited', async () => {
+    const { parent, child } = await createFamily();
+    await revokeConsent(parent.id, 'coppa', {});
+    const early = await api().post(`/${child.id}/restore`).set(as(parent.accessToken));
+    expect(early.status).toBe(403);
+    expect(early.body.code).toBe('consent_required');
+    await grantRequiredConsents(parent);
+    const res = await api().post(`/${child.id}/restore`).set(as(parent.accessToken));
+    expect(res.status).toBe(200);
+    expect(res.body.id).toBe(child.id);
+    expect((await api().get(`/${child.id}`).set(as(parent.accessToken))).status).toBe(200);
+    const { rows } = await db.pool.query(
+      `SELECT changed_by, changed_columns FROM audit_log
+        WHERE table_name = 'children' AND row_id = $1 AND action = 'UPDATE' ORDER BY changed_at`,
+      [child.id],
+    );
+    expect(rows.at(-1)).toEqual({
+      changed_by: `parent:${parent.id}`,
+      changed_columns: ['deleted_at'],
+    });
+    // Nothing left to restore.
+    expect((await api().post(`/${child.id}/restore`).set(as(parent.accessToken))).status).toBe(404);
+  });
+
+  it('restores a child the parent deleted, but not after the grace period or for another family', async () => {
+    const { parent, child } = await createFamily();
+    const other = await createChild(parent);
+    expect((await api().delete(`/${child.id}`).set(as(parent.accessToken))).status).toBe(204);
+    expect((await api().delete(`/${other.id}`).set(as(parent.accessToken))).status).toBe(204);
+    // A deleted child is simply gone while consent is live: 404, and listed as pending.
+    expect((await api().get(`/${child.id}`).set(as(parent.accessToken))).status).toBe(404);
+    const stranger = await consentingParent();
+    expect((await api().post(`/${child.id}/restore`).set(as(stranger.accessToken))).status).toBe(
+      404,
+    );
+    await db.pool.query(
+      "UPDATE children SET deleted_at = NOW() - INTERVAL '31 days' WHERE id = $1",
+      [other.id],
+    );
+    expect((await api().post(`/${other.id}/restore`).set(as(parent.accessToken))).status).toBe(404);
+    expect((await api().post(`/${child.id}/restore`).set(as(parent.accessToken))).status).toBe(200);
+    const list = await api().get('/').set(as(parent.accessToken));
+    expect(list.body.children.map((c: { id: string }) => c.id)).toEqual([child.id]);
+    expect(list.body.pendingDeletion).toEqual([]);
+  });
+
+  it('keeps the 4-child limit when restoring', async () => {
+    const { parent, child } = await createFamily();
+    expect((await api().delete(`/${child.id}`).set(as(parent.accessToken))).status).toBe(204);
+    for (let i = 0; i < 4; i++) await createChild(parent);
+    const res = await api().post(`/${child.id}/restore`).set(as(parent.accessToken));
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('child_limit_reached');
   });
 });
 

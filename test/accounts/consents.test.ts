@@ -95,25 +95,48 @@ describe('happy paths', () => {
     expect(res.body.history).toHaveLength(3);
   });
 
-  it('revokes: sets revoked_at on the grant (never rewrites it), child features stop', async () => {
+  it('revokes: records the revocation as its own event (time, IP, user agent), the grant row untouched, child features stop', async () => {
     const parent = await createParent();
     await grantRequiredConsents(parent);
     expect(await consentError(parent.id)).toBeNull();
-    const res = await api().delete('/coppa').set(as(parent.accessToken));
+    const before = await consentRows(parent.id);
+    const res = await api()
+      .delete('/coppa')
+      .set(as(parent.accessToken))
+      .set('user-agent', 'RevokeBrowser/1.0')
+      .set('x-forwarded-for', '203.0.113.9');
     expect(res.status).toBe(200);
     expect(res.body.revoked).toHaveLength(1);
     expect(res.body.revoked[0].revokedAt).toBeTruthy();
+    expect(res.body.revoked[0].revokedUserAgent).toBe('RevokeBrowser/1.0');
     const err = await consentError(parent.id);
     expect(isAppError(err) && err.code).toBe('consent_required');
+    // The grant rows are exactly as they were; the revocation is a row of its own.
+    expect(await consentRows(parent.id)).toEqual(before);
+    const { rows: events } = await db.pool.query(
+      `SELECT r.consent_id, r.revoked_at, host(r.ip_address) AS ip, r.user_agent, c.consent_type
+         FROM consent_revocations r JOIN consents c ON c.id = r.consent_id WHERE r.parent_id = $1`,
+      [parent.id],
+    );
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ consent_type: 'coppa', user_agent: 'RevokeBrowser/1.0' });
+    expect(events[0].revoked_at).toBeInstanceOf(Date);
+    expect(events[0].ip === null || typeof events[0].ip === 'string').toBe(true);
+    // The history shows the revocation; a second revoke finds nothing live.
+    const list = await api().get('/').set(as(parent.accessToken));
+    const coppaHistory = list.body.history.filter((h: { type: string }) => h.type === 'coppa');
+    expect(coppaHistory[0].revokedAt).toBe(res.body.revoked[0].revokedAt);
+    expect((await api().delete('/coppa').set(as(parent.accessToken))).status).toBe(404);
     // A re-grant is a new row; the revoked one stays as it was.
     expect((await api().post('/').set(as(parent.accessToken)).send({ type: 'coppa' })).status).toBe(
       201,
     );
     const coppa = (await consentRows(parent.id)).filter((r) => r.consent_type === 'coppa');
     expect(coppa).toHaveLength(2);
-    expect(coppa[0]?.revoked_at).toBeInstanceOf(Date);
-    expect(coppa[1]?.revoked_at).toBeNull();
     expect(await consentError(parent.id)).toBeNull();
+    expect((await api().post('/').set(as(parent.accessToken)).send({ type: 'coppa' })).status).toBe(
+      200,
+    );
   });
 
   it('requires the current versions: a new terms version needs a new grant', async () => {
@@ -233,12 +256,14 @@ describe('audit', () => {
       "SELECT action, changed_by, changed_columns FROM audit_log WHERE table_name = 'consents' AND row_id = $1 ORDER BY changed_at",
       [granted.body.id],
     );
-    expect(rows).toHaveLength(2);
-    expect(rows[0]).toMatchObject({ action: 'INSERT', changed_by: `parent:${parent.id}` });
-    expect(rows[1]).toMatchObject({
-      action: 'UPDATE',
-      changed_by: `parent:${parent.id}`,
-      changed_columns: ['revoked_at'],
-    });
+    expect(rows).toEqual([
+      { action: 'INSERT', changed_by: `parent:${parent.id}`, changed_columns: [] },
+    ]);
+    const revocation = await db.pool.query(
+      `SELECT a.action, a.changed_by FROM audit_log a JOIN consent_revocations r ON r.id = a.row_id
+        WHERE a.table_name = 'consent_revocations' AND r.consent_id = $1`,
+      [granted.body.id],
+    );
+    expect(revocation.rows).toEqual([{ action: 'INSERT', changed_by: `parent:${parent.id}` }]);
   });
 });

@@ -109,12 +109,21 @@ describe('audit_log', () => {
       version: '1',
       granted_at: new Date(Date.now() - 1000),
     });
-    await db.pool.query('UPDATE consents SET revoked_at = NOW() WHERE id = $1', [consent.id]);
+    const revocation = await insert(db.pool, 'consent_revocations', {
+      consent_id: consent.id,
+      parent_id: parent,
+      ip_address: '203.0.113.5',
+    });
     await db.pool.query('DELETE FROM parents WHERE id = $1', [parent]);
     const rows = await auditFor(consent.id as string);
-    expect(rows.map((r) => r.action)).toEqual(['INSERT', 'UPDATE', 'DELETE']);
-    expect(rows[1]?.changed_columns).toEqual(['revoked_at']);
+    expect(rows.map((r) => r.action)).toEqual(['INSERT', 'DELETE']);
     expect(rows.every((r) => r.table_name === 'consents')).toBe(true);
+    // The revocation event is audited too, so the proof of it outlives the account.
+    const revoked = await auditFor(revocation.id as string);
+    expect(revoked.map((r) => [r.table_name, r.action])).toEqual([
+      ['consent_revocations', 'INSERT'],
+      ['consent_revocations', 'DELETE'],
+    ]);
   });
 
   test('other tables are not audited, and the trail is append-only', async () => {

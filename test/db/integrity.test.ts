@@ -84,7 +84,7 @@ describe('unique indexes', () => {
     expect(rowCount).toBe(0);
   });
 
-  test('consents: one unrevoked row per (parent, type, version); re-granting after a revoke adds a row', async () => {
+  test('consent revocations: one per grant; re-granting after a revoke adds a row', async () => {
     const parent = await createParent(db.pool);
     const consent = {
       parent_id: parent,
@@ -93,13 +93,12 @@ describe('unique indexes', () => {
       granted_at: new Date(),
     };
     const first = await insert(db.pool, 'consents', consent);
-    await expect(insert(db.pool, 'consents', consent)).rejects.toMatchObject(
-      uniqueViolation('consents_unique_type'),
-    );
-    await insert(db.pool, 'consents', { ...consent, version: 'v2' });
-    await db.pool.query('UPDATE consents SET revoked_at = NOW() WHERE id = $1', [first.id]);
+    await insert(db.pool, 'consent_revocations', { consent_id: first.id, parent_id: parent });
+    await expect(
+      insert(db.pool, 'consent_revocations', { consent_id: first.id, parent_id: parent }),
+    ).rejects.toMatchObject(uniqueViolation('consent_revocations_consent_unique'));
     await insert(db.pool, 'consents', { ...consent, granted_at: new Date() });
-    expect(await count('SELECT 1 FROM consents WHERE parent_id = $1', [parent])).toBe(3);
+    expect(await count('SELECT 1 FROM consents WHERE parent_id = $1', [parent])).toBe(2);
   });
 
   test('topic connections: no duplicate and no reverse duplicate', async () => {
@@ -484,9 +483,10 @@ describe('topics.prerequisites integrity (arrays cannot have foreign keys)', () 
 });
 
 describe('consents are append-only', () => {
-  test('only a first revocation and erasing IP/user agent are allowed', async () => {
+  test('grants and revocations never change, except erasing IP/user agent', async () => {
+    const parent = await createParent(db.pool);
     const consent = await insert(db.pool, 'consents', {
-      parent_id: await createParent(db.pool),
+      parent_id: parent,
       consent_type: 'privacy',
       version: '3',
       granted_at: new Date(Date.now() - 60_000),
@@ -503,16 +503,28 @@ describe('consents are append-only', () => {
     await expect(
       db.pool.query(`UPDATE consents SET ip_address = '198.51.100.1' WHERE id = $1`, [consent.id]),
     ).rejects.toMatchObject(appendOnly);
-    await db.pool.query('UPDATE consents SET revoked_at = NOW() WHERE id = $1', [consent.id]);
+    // A revocation is a row of its own now, never an update of the grant.
     await expect(
       db.pool.query('UPDATE consents SET revoked_at = NOW() WHERE id = $1', [consent.id]),
-    ).rejects.toMatchObject(appendOnly);
-    await expect(
-      db.pool.query('UPDATE consents SET revoked_at = NULL WHERE id = $1', [consent.id]),
     ).rejects.toMatchObject(appendOnly);
     await db.pool.query('UPDATE consents SET ip_address = NULL, user_agent = NULL WHERE id = $1', [
       consent.id,
     ]);
+    const revocation = await insert(db.pool, 'consent_revocations', {
+      consent_id: consent.id,
+      parent_id: parent,
+      ip_address: '203.0.113.8',
+      user_agent: 'Mozilla/5.0',
+    });
+    await expect(
+      db.pool.query('UPDATE consent_revocations SET revoked_at = NOW() WHERE id = $1', [
+        revocation.id,
+      ]),
+    ).rejects.toMatchObject({ code: '23514', constraint: 'consent_revocations_append_only' });
+    await db.pool.query(
+      'UPDATE consent_revocations SET ip_address = NULL, user_agent = NULL WHERE id = $1',
+      [revocation.id],
+    );
   });
 });
 

@@ -123,7 +123,7 @@ describe('limits on child routes', () => {
   it('stops every child feature once a required consent is revoked', async () => {
     const family = await createLearner(db.pool);
     // (Revoking coppa goes further: it schedules the children for deletion, so they are 404.)
-    await revokeConsent(family.parent.id, 'privacy');
+    await revokeConsent(family.parent.id, 'privacy', { ip: undefined, userAgent: undefined });
     const res = await request(getTestServer('streaks'))
       .get(`/children/${family.childId}`)
       .set(bearer(family.childToken));

@@ -118,7 +118,7 @@ describe('safety scan', () => {
     ['abuse', "he says don't tell your mum"],
     ['meeting', 'a man in the game wants to meet me'],
     ['meeting', 'my online friend asked me to meet him at the mall'],
-    ['meeting', 'she asked me for a selfie'],
+    ['grooming', 'she asked me for a selfie'],
     ['self_harm', 'i want to unalive myself'],
     ['self_harm', 'i want to k1ll mys3lf'],
     ['self_harm', 'I want to k i l l myself'],
@@ -134,5 +134,139 @@ describe('safety scan', () => {
     'we met at school',
   ])('raises no danger signal for everyday talk: %s', async (text) => {
     expect((await scanText(text)).danger).toBeUndefined();
+  });
+});
+
+describe('normalisation before every check', () => {
+  it.each([
+    ['Cyrillic letters', 'i want to k\u0456ll mys\u0435lf', 'self_harm'],
+    ['zero-width spaces', 'i want to ki\u200bll my\u200bself', 'self_harm'],
+    [
+      'full-width letters',
+      '\uff49 \uff57\uff41\uff4e\uff54 \uff54\uff4f \uff44\uff49\uff45',
+      'self_harm',
+    ],
+    ['digits for letters', 'wh4t5 th3 p01nt, 1d b3 b3773r 0ff d34d', 'self_harm'],
+    ['dotted letters', 'n.o.b.o.d.y would even notice if i was gone', 'self_harm'],
+    ['stretched letters', 'a maaan in the gaaame wants to meeeeet meee', 'meeting'],
+    ['chat spelling', 'sum1 in the game askd wher i liv', 'grooming'],
+  ])('sees through %s', async (_kind, text, danger) => {
+    expect((await scanText(text)).danger).toBe(danger);
+  });
+
+  it('redacts on the folded text but cuts the spans of the original characters', async () => {
+    const r = await scanText('my email is l\u0456ly\uff20hotmail\uff0ecom and I like\u200b stars');
+    expect(r.redacted).toEqual(['email']);
+    expect(r.text).toBe('my email is [email removed] and I like stars');
+  });
+
+  it('keeps the rest of the message as the child wrote it', async () => {
+    const r = await scanText('Hi, I’m Emily Chen — I go to Kingsbridge High School 🙂');
+    expect(r.text).toBe('Hi, I’m [name removed] — I go to [school removed] 🙂');
+    expect(r.redacted.sort()).toEqual(['name', 'school']);
+  });
+});
+
+describe('intent and context', () => {
+  it.each([
+    'can we meet the planets one by one? start with mars',
+    'i want to meet a t rex at the museum',
+    'I want to meet a dolphin at the aquarium',
+    'are we alone in the universe',
+    'are you alone in space if you are an astronaut on the moon',
+    'i hurt myself falling off my bike',
+    'my brother beat me at chess again',
+    'my mum told me not to tell my sister about her surprise party',
+    'i died 5 times in the boss fight lol',
+    'nice to meet you',
+  ])('raises no alert for an innocent look-alike: %s', async (text) => {
+    const r = await scanText(text);
+    expect(r.danger).toBeUndefined();
+    expect(r.unsafe).toBe(false);
+  });
+
+  it.each([
+    ['grooming', 'a man on roblox asked where i live'],
+    ['grooming', 'someone in fortnite asked what school i go to'],
+    ['grooming', 'a guy online keeps asking how old i am and if im home alone'],
+    ['grooming', 'this person on discord wants to video call me and said dont tell my parents'],
+    ['grooming', 'my online friend said its our secret'],
+    ['self_harm', 'I wish I could go to sleep and not wake up'],
+    ['self_harm', "i've been thinking about jumping off the bridge near school"],
+    ['abuse', 'my grandad says its our secret and not to tell mummy'],
+  ])('raises %s: %s', async (kind, text) => {
+    expect((await scanText(text)).danger).toBe(kind);
+  });
+});
+
+describe('more personal details', () => {
+  it.each([
+    [
+      'name',
+      'my name is Maya Jones and i like space',
+      'Maya Jones',
+      'my name is [name removed] and i like space',
+    ],
+    ['school', "i go to St Mary's Primary School", "Mary's", 'i go to [school removed]'],
+    [
+      'handle',
+      'my roblox username is DragonSlayer2015',
+      'DragonSlayer2015',
+      'my roblox username is [username removed]',
+    ],
+    [
+      'coordinates',
+      'my house is at 51.5074, -0.1278',
+      '51.5074',
+      'my house is at [location removed]',
+    ],
+    [
+      'address',
+      'my address is Hauptstraße 12, 10115 Berlin',
+      'Hauptstraße',
+      'my address is [address removed]',
+    ],
+    ['card', 'mums card is 4111 1111 1111 1111', '4111', 'mums card is [card number removed]'],
+    [
+      'id_number',
+      'my passport number is 533401882',
+      '533401882',
+      'my passport number is [ID number removed]',
+    ],
+    ['email', 'my email is sam dot jones at gmail dot com', 'gmail', 'my email is [email removed]'],
+  ])('redacts a %s: %s', async (kind, text, secret, expected) => {
+    const r = await scanText(text);
+    expect(r.redacted).toEqual([kind]);
+    expect(r.text).not.toContain(secret);
+    expect(r.text).toBe(expected);
+  });
+
+  it('checks card numbers with Luhn: other 16-digit numbers are not cards', async () => {
+    expect((await scanText('the code is 1234 5678 9012 3456')).redacted).not.toContain('card');
+  });
+
+  it('stays fast on long and hostile input (no runaway regular expressions)', async () => {
+    const hostile = [
+      'a '.repeat(1500),
+      'my name is '.repeat(200),
+      `${'1.1 '.repeat(600)}x`,
+      `${'someone online asked '.repeat(100)}`,
+      `${'k i l l '.repeat(300)}`,
+      `${'aaaa'.repeat(700)}!`,
+    ];
+    for (const text of hostile) {
+      const started = performance.now();
+      await scanText(text);
+      expect(performance.now() - started).toBeLessThan(1000);
+    }
+  });
+});
+
+describe('invisible characters', () => {
+  it('drops them from the stored text without flagging an innocent message', async () => {
+    const r = await scanText('stars\u200b are\u2060 hot');
+    expect(r.text).toBe('stars are hot');
+    expect(r.filtered).toBe(false);
+    expect(r.reason).toBeUndefined();
   });
 });

@@ -16,13 +16,14 @@ interface Received {
   body: {
     contents: Array<{ role: string; parts: Array<{ text: string }> }>;
     systemInstruction: unknown;
+    safetySettings?: Array<{ category: string; threshold: string }>;
   };
 }
 
 let db: TestDatabase;
 let server: Server;
 let received: Received[] = [];
-let mode: 'ok' | 'error' | 'slow' | 'unsafe' | 'garbage' | 'echo' | 'nosy' = 'ok';
+let mode: 'ok' | 'error' | 'slow' | 'unsafe' | 'garbage' | 'echo' | 'nosy' | 'blocked' = 'ok';
 
 const modelJson = (text: string) => ({
   candidates: [{ content: { role: 'model', parts: [{ text }] }, finishReason: 'STOP' }],
@@ -45,6 +46,23 @@ beforeAll(async () => {
       return;
     }
     if (mode === 'slow') await new Promise((r) => setTimeout(r, 1500));
+    if (mode === 'blocked') {
+      // What Vertex answers when its safety filters block the candidate: no content.
+      res.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          candidates: [
+            {
+              finishReason: 'SAFETY',
+              safetyRatings: [
+                { category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'LOW', blocked: true },
+              ],
+            },
+          ],
+          usageMetadata: { promptTokenCount: 120, totalTokenCount: 120 },
+        }),
+      );
+      return;
+    }
     const answer =
       mode === 'garbage'
         ? 'not json at all'
@@ -292,5 +310,71 @@ describe('Vertex AI tutor', () => {
     expect(sent).toContain('lava is melted rock');
     expect(sent).not.toContain('hurt myself');
     expect(sent).not.toContain('bomb');
+  });
+
+  it('asks Vertex for the strictest safety threshold in every harm category', async () => {
+    const f = await family(true);
+    const { conversation } = await startConversation(
+      f.learner,
+      { type: 'exploration', topicId: f.topicId },
+      new Date(),
+    );
+    await postMessage(f.learner, conversation.id, { choiceIndex: 0 }, { now: new Date() });
+    expect(received).toHaveLength(2);
+    for (const request of received) {
+      expect(request.body.safetySettings).toEqual(
+        [
+          'HARM_CATEGORY_HATE_SPEECH',
+          'HARM_CATEGORY_DANGEROUS_CONTENT',
+          'HARM_CATEGORY_HARASSMENT',
+          'HARM_CATEGORY_SEXUALLY_EXPLICIT',
+        ].map((category) => ({ category, threshold: 'BLOCK_LOW_AND_ABOVE' })),
+      );
+    }
+  });
+
+  it('falls back to the built-in tutor when Vertex blocks its own answer', async () => {
+    const f = await family(true);
+    const { conversation } = await startConversation(
+      f.learner,
+      { type: 'exploration', topicId: f.topicId },
+      new Date(),
+    );
+    mode = 'blocked';
+    const r = await postMessage(
+      f.learner,
+      conversation.id,
+      { choiceIndex: 0 },
+      { now: new Date() },
+    );
+    expect(received).toHaveLength(2);
+    expect(r.reply.content).not.toMatch(/Model says/);
+    expect(r.reply.content.length).toBeGreaterThan(0);
+  });
+
+  it('sends nothing once the data_sharing version changes until the parent grants it again', async () => {
+    const f = await family(true);
+    process.env.CONSENT_VERSION_DATA_SHARING = '2099-01';
+    resetConfigForTests();
+    try {
+      const learner = await loadLearner(db.pool, f.childId);
+      expect(learner.dataSharing).toBe(false);
+      const { conversation } = await startConversation(
+        learner,
+        { type: 'exploration', topicId: f.topicId },
+        new Date(),
+      );
+      await postMessage(learner, conversation.id, { text: 'lava is hot' }, { now: new Date() });
+      expect(received).toHaveLength(0);
+      await grantConsent(
+        f.parent.id,
+        { type: 'data_sharing' },
+        { ip: '127.0.0.1', userAgent: 't' },
+      );
+      expect((await loadLearner(db.pool, f.childId)).dataSharing).toBe(true);
+    } finally {
+      delete process.env.CONSENT_VERSION_DATA_SHARING;
+      resetConfigForTests();
+    }
   });
 });

@@ -55,6 +55,16 @@ export function systemInstruction(ctx: TutorContext): string {
     .join(' ');
 }
 
+// The strictest threshold Vertex offers for every harm category it filters (civic integrity is
+// deprecated and no longer filtered). A blocked answer comes back without content and falls
+// back to the built-in tutor; our own scan checks every reply as well.
+export const SAFETY_SETTINGS = [
+  'HARM_CATEGORY_HATE_SPEECH',
+  'HARM_CATEGORY_DANGEROUS_CONTENT',
+  'HARM_CATEGORY_HARASSMENT',
+  'HARM_CATEGORY_SEXUALLY_EXPLICIT',
+].map((category) => ({ category, threshold: 'BLOCK_LOW_AND_ABOVE' }));
+
 function requestBody(ctx: TutorContext): unknown {
   const contents = ctx.history.map((turn) => ({
     role: turn.role === 'assistant' ? 'model' : 'user',
@@ -67,6 +77,7 @@ function requestBody(ctx: TutorContext): unknown {
   return {
     systemInstruction: { parts: [{ text: systemInstruction(ctx) }] },
     contents,
+    safetySettings: SAFETY_SETTINGS,
     // No "thinking" budget: a child waits for the reply, and thinking tokens would eat the
     // output budget and truncate the JSON (which then falls back to the built-in tutor).
     generationConfig: {
