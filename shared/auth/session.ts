@@ -5,6 +5,7 @@
 // routes. A request that sends neither runs it alone before its answer leaves.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
+import { type Sql, sql } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import type { Principal } from './principal.ts';
 
@@ -43,6 +44,16 @@ export function sessionCheck(first: number): { sql: string; values: unknown[] } 
       p.kind === 'child' ? (p.sessionVersion ?? null) : null,
     ],
   };
+}
+
+// TEMP stub of the lead's foundation (issue 10 brief); main's version wins at merge.
+export function sessionCheckSql(): Sql | undefined {
+  const state = storage.getStore();
+  if (!state || state.checked) return undefined;
+  const p = state.principal;
+  return sql`assert_live_session(${p.parentId}::uuid, ${p.sessionId ?? null}::uuid, ${
+    p.kind === 'child' ? p.childId : null
+  }::uuid, ${p.kind === 'child' ? (p.sessionVersion ?? null) : null}::int)`;
 }
 
 /** Records that a statement carrying `sessionCheck()` succeeded. */

@@ -3,10 +3,14 @@
 // so a function's cold start only pays for what it touches.
 import pg from 'pg';
 import { config } from '../config.ts';
-import type { PrismaClient } from './generated/prisma/client.ts';
+import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { DB_LIMITS, hardenPool } from './resilience.ts';
 
 export type Db = PrismaClient;
+// TEMP stub of the lead's foundation (issue 10 brief); main's version wins at merge.
+export type Tx = Prisma.TransactionClient;
+export type Queryable = Pick<Tx, '$queryRaw' | '$executeRaw'>;
+export const getDb = (): Promise<PrismaClient> => getPrisma();
 
 let poolPromise: Promise<pg.Pool> | undefined;
 let prismaPromise: Promise<PrismaClient> | undefined;

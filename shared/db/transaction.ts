@@ -56,3 +56,24 @@ export async function runTransaction<T>(
     client.release(broken);
   }
 }
+
+// TEMP stub of the lead's foundation (issue 10 brief); main's version wins at merge.
+export async function inTransaction<T>(
+  actor: string,
+  work: (tx: import('./client.ts').Tx) => Promise<T>,
+  options: TransactionOptions & { lockKey?: string } = {},
+): Promise<T> {
+  const { getDb } = await import('./client.ts');
+  const { sessionCheckSql } = await import('../auth/session.ts');
+  const { sql, empty } = await import('./sql.ts');
+  const db = await getDb();
+  return db.$transaction(async (tx) => {
+    const check = sessionCheckSql();
+    const lock = options.lockKey
+      ? sql`, pg_advisory_xact_lock(hashtext(${options.lockKey}))::text`
+      : empty;
+    await tx.$queryRaw`SELECT set_config('brainspark.actor', ${actor}, true)${check ? sql`, ${check}` : empty}${lock}`;
+    if (check) markSessionChecked();
+    return work(tx);
+  });
+}
