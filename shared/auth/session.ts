@@ -72,6 +72,15 @@ export async function ensureSessionChecked(db: Pick<pg.Pool, 'query'>): Promise<
 
 /** The 401 for a token whose sign-in ended, or undefined for any other error. */
 export function sessionEndedError(err: unknown): AppError | undefined {
-  if ((err as { code?: unknown } | null)?.code !== SESSION_ENDED) return undefined;
+  const e = err as {
+    code?: unknown;
+    meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } };
+  } | null;
+  // TEMP stub: Prisma wraps the database error (P2010); main's version wins at merge.
+  if (
+    e?.code !== SESSION_ENDED &&
+    e?.meta?.driverAdapterError?.cause?.originalCode !== SESSION_ENDED
+  )
+    return undefined;
   return new AppError('invalid_token', 'The session has ended; sign in again', { cause: err });
 }

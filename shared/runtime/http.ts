@@ -13,6 +13,8 @@ import { config, loadConfigAtStart } from '../config.ts';
 import { getPool } from '../db/client.ts';
 import { isUnavailable, reportUnavailable, unavailableError } from '../db/resilience.ts';
 import { AppError, type FieldError, isAppError, titleFor } from '../errors.ts';
+import { resolveLearner } from '../learning/access.ts';
+import type { Learner } from '../learning/learner.ts';
 import { errorFields, type Logger, logger } from '../log.ts';
 import { installMalformedBodyHandler, MAX_BODY_BYTES } from './body-errors.ts';
 
@@ -21,8 +23,12 @@ export { MAX_BODY_BYTES };
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type AnySchema = z.ZodType;
 
-export interface RouteContext<B, Q, P, A extends AuthMode> {
+export interface RouteContext<B, Q, P, A extends AuthMode, L = undefined> {
   body: B;
+  /** The learner a route with `learner: '<param>'` acts on, resolved once by the runtime. */
+  learner: L;
+  /** The request's clock. */
+  now: Date;
   query: Q;
   params: P;
   principal: A extends 'public' ? Principal | null : Principal;
@@ -44,8 +50,11 @@ export interface RouteDefinition<
   QS extends AnySchema | undefined,
   PS extends AnySchema | undefined,
   A extends AuthMode,
+  L extends string | undefined = undefined,
 > {
   method: Method;
+  /** The path param naming the child the route acts on: the runtime resolves the learner. */
+  learner?: L;
   /** Path relative to the function, e.g. `/children/:childId/session`. */
   path: string;
   auth: A;
@@ -57,7 +66,8 @@ export interface RouteDefinition<
       BS extends AnySchema ? z.output<BS> : undefined,
       QS extends AnySchema ? z.output<QS> : Record<string, never>,
       PS extends AnySchema ? z.output<PS> : Record<string, string>,
-      A
+      A,
+      L extends string ? Learner : undefined
     >,
   ) => Promise<RouteResult | unknown>;
 }
@@ -66,6 +76,7 @@ export interface Route {
   method: Method;
   path: string;
   auth: AuthMode;
+  learner?: string;
   pattern: RegExp;
   paramNames: string[];
   body?: AnySchema;
@@ -80,7 +91,8 @@ export function route<
   BS extends AnySchema | undefined = undefined,
   QS extends AnySchema | undefined = undefined,
   PS extends AnySchema | undefined = undefined,
->(def: RouteDefinition<BS, QS, PS, A>): Route {
+  L extends string | undefined = undefined,
+>(def: RouteDefinition<BS, QS, PS, A, L>): Route {
   const paramNames: string[] = [];
   const source = def.path
     .replace(/\/+$/, '')
@@ -97,6 +109,7 @@ export function route<
     method: def.method,
     path: def.path,
     auth: def.auth,
+    ...(def.learner ? { learner: def.learner } : {}),
     pattern: new RegExp(`^${source}/?$`),
     paramNames,
     ...(def.body ? { body: def.body } : {}),
@@ -320,9 +333,20 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
         query: matched.query ? req.query : {},
         body: matched.body && isJson ? req.body : undefined,
       });
+      const now = new Date();
       const result = await runWithPrincipal(principal, async () => {
+        const learner =
+          matched.learner && principal
+            ? await resolveLearner(
+                principal,
+                String((inputs.params as Record<string, unknown>)[matched.learner]),
+                now,
+              )
+            : undefined;
         const value = await matched.handler({
           ...inputs,
+          learner,
+          now,
           principal,
           requestId,
           log,
@@ -372,11 +396,14 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
 }
 
 /** Builds the handler and registers it with the Functions Framework under `name`. */
-export function defineHttpFunction(name: string, routes: readonly Route[]): HttpHandler {
+export function defineHttpFunction(
+  name: string,
+  routes: readonly Route[],
+): HttpHandler & { routes: readonly Route[] } {
   // At module load, i.e. the cold start: a bad configuration stops the instance here.
   loadConfigAtStart('http');
   installMalformedBodyHandler();
   const handler = createHttpHandler(name, routes);
   ff.http(name, handler);
-  return handler;
+  return Object.assign(handler, { routes });
 }
