@@ -87,16 +87,6 @@ export async function todayUsage(db: Queryable, learner: Learner, now: Date): Pr
 export const tutorMessagesToday = (usage: TodayUsage): number =>
   usage.conversations_started + usage.questions_asked;
 
-/** Every route a child session calls runs this first. */
-export async function enforceChildLimits(
-  db: Queryable,
-  learner: Learner,
-  now: Date,
-): Promise<void> {
-  const usage = await todayUsage(db, learner, now);
-  assertWithinSchedule(learner, usage.total_time_seconds, now);
-}
-
 export function assertMessageCap(
   learner: Learner,
   messagesToday: number,

@@ -58,7 +58,7 @@ export async function createLearner(
     parent,
     childId: child.id,
     childToken: await childToken(parent, child),
-    learner: await loadLearner(pool, child.id),
+    learner: await loadLearner(child.id),
   };
 }
 

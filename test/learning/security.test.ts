@@ -26,7 +26,7 @@ interface Extra {
 async function prepare(f: SecurityFixture): Promise<Extra> {
   const childX = f.familyA.childX.id;
   const topicId = await topicIdOf(db.pool, 'space');
-  const learner = await loadLearner(db.pool, childX);
+  const learner = await loadLearner(childX);
   const started = await startConversation(learner, { type: 'exploration', topicId }, new Date());
   const { rows } = await db.pool.query<{ id: string }>(
     `INSERT INTO parent_alerts (parent_id, child_id, severity, reason) VALUES ($1, $2, 'high', 'self_harm_signal') RETURNING id`,

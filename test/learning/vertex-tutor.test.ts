@@ -121,7 +121,7 @@ async function family(dataSharing: boolean) {
       { ip: '127.0.0.1', userAgent: 'test' },
     );
   }
-  const learner = await loadLearner(db.pool, f.childId);
+  const learner = await loadLearner(f.childId);
   const topicId = await topicIdOf(db.pool, 'rocks-and-volcanoes');
   return { ...f, learner, topicId };
 }
@@ -357,7 +357,7 @@ describe('Vertex AI tutor', () => {
     process.env.CONSENT_VERSION_DATA_SHARING = '2099-01';
     resetConfigForTests();
     try {
-      const learner = await loadLearner(db.pool, f.childId);
+      const learner = await loadLearner(f.childId);
       expect(learner.dataSharing).toBe(false);
       const { conversation } = await startConversation(
         learner,
@@ -371,7 +371,7 @@ describe('Vertex AI tutor', () => {
         { type: 'data_sharing' },
         { ip: '127.0.0.1', userAgent: 't' },
       );
-      expect((await loadLearner(db.pool, f.childId)).dataSharing).toBe(true);
+      expect((await loadLearner(f.childId)).dataSharing).toBe(true);
     } finally {
       delete process.env.CONSENT_VERSION_DATA_SHARING;
       resetConfigForTests();
