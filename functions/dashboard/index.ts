@@ -1,6 +1,5 @@
 // Parent views: daily activity, cognitive metrics, flags and alerts (mark read).
 import { z } from 'zod';
-import { learnerFor } from '../../shared/learning/access.ts';
 import {
   cognitiveMetrics,
   dailyActivity,
@@ -13,23 +12,21 @@ import {
 import { defineHttpFunction, route } from '../../shared/runtime/http.ts';
 import { idSchema } from '../../shared/runtime/ids.ts';
 
-const childParams = z.object({ childId: idSchema });
+const childParams = z.strictObject({ childId: idSchema });
 // Sensible years only: PostgreSQL has no year 0, and a far date computes to a negative year.
 const rangeDate = z.iso
   .date('Use YYYY-MM-DD')
   .refine((d) => d >= '2000-01-01' && d <= '2199-12-31', 'A date from 2000 to 2199');
 const rangeQuery = z.object({ from: rangeDate.optional(), to: rangeDate.optional() });
 
-export const handler = defineHttpFunction('dashboard', [
+export const routes = [
   route({
     method: 'GET',
     path: '/children/:childId',
     auth: 'parent',
     params: childParams,
-    handler: async ({ params, principal }) => {
-      const now = new Date();
-      return overview(await learnerFor(principal, params.childId, now), now);
-    },
+    learner: 'childId',
+    handler: async ({ learner, now }) => overview(learner, now),
   }),
   route({
     method: 'GET',
@@ -37,11 +34,9 @@ export const handler = defineHttpFunction('dashboard', [
     auth: 'parent',
     params: childParams,
     query: rangeQuery,
-    handler: async ({ params, principal, query }) => {
-      const now = new Date();
-      const learner = await learnerFor(principal, params.childId, now);
-      return dailyActivity(learner, resolveRange(learner, now, query.from, query.to));
-    },
+    learner: 'childId',
+    handler: async ({ learner, now, query }) =>
+      dailyActivity(learner, resolveRange(learner, now, query.from, query.to)),
   }),
   route({
     method: 'GET',
@@ -49,11 +44,9 @@ export const handler = defineHttpFunction('dashboard', [
     auth: 'parent',
     params: childParams,
     query: rangeQuery,
-    handler: async ({ params, principal, query }) => {
-      const now = new Date();
-      const learner = await learnerFor(principal, params.childId, now);
-      return cognitiveMetrics(learner, resolveRange(learner, now, query.from, query.to));
-    },
+    learner: 'childId',
+    handler: async ({ learner, now, query }) =>
+      cognitiveMetrics(learner, resolveRange(learner, now, query.from, query.to)),
   }),
   route({
     method: 'GET',
@@ -61,10 +54,10 @@ export const handler = defineHttpFunction('dashboard', [
     auth: 'parent',
     params: childParams,
     query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }),
-    handler: async ({ params, principal, query }) => {
-      const learner = await learnerFor(principal, params.childId, new Date());
-      return { flags: await flaggedMessages(learner, query.limit) };
-    },
+    learner: 'childId',
+    handler: async ({ learner, query }) => ({
+      flags: await flaggedMessages(learner, query.limit),
+    }),
   }),
   route({
     method: 'GET',
@@ -87,8 +80,10 @@ export const handler = defineHttpFunction('dashboard', [
     method: 'POST',
     path: '/alerts/:alertId/read',
     auth: 'parent',
-    params: z.object({ alertId: idSchema }),
-    handler: async ({ principal, params }) =>
-      markAlertRead(principal.parentId, params.alertId, new Date()),
+    params: z.strictObject({ alertId: idSchema }),
+    handler: async ({ principal, params, now }) =>
+      markAlertRead(principal.parentId, params.alertId, now),
   }),
-]);
+];
+
+export const handler = defineHttpFunction('dashboard', routes);

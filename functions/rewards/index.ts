@@ -1,7 +1,6 @@
 // Rewards, star balance, badge catalogue, cosmetics bought with stars.
 import { z } from 'zod';
-import { actorOf, learnerFor } from '../../shared/learning/access.ts';
-import { readDb } from '../../shared/learning/db.ts';
+import { actorOf } from '../../shared/learning/access.ts';
 import {
   BADGES,
   COSMETICS,
@@ -12,9 +11,9 @@ import {
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
 import { idSchema } from '../../shared/runtime/ids.ts';
 
-const childParams = z.object({ childId: idSchema });
+const childParams = z.strictObject({ childId: idSchema });
 
-export const handler = defineHttpFunction('rewards', [
+export const routes = [
   route({
     method: 'GET',
     path: '/catalogue',
@@ -26,24 +25,19 @@ export const handler = defineHttpFunction('rewards', [
     path: '/children/:childId',
     auth: 'parentOrChild',
     params: childParams,
-    handler: async ({ params, principal }) => {
-      await learnerFor(principal, params.childId, new Date());
-      return getRewards(await readDb(), params.childId);
-    },
+    learner: 'childId',
+    handler: async ({ learner }) => getRewards(learner),
   }),
   route({
     method: 'POST',
     path: '/children/:childId/cosmetics',
     auth: 'parentOrChild',
     params: childParams,
-    body: z.object({ itemId: z.string().min(1).max(100) }),
-    handler: async ({ params, principal, body }) => {
-      const now = new Date();
-      await learnerFor(principal, params.childId, now);
-      return respond(
-        201,
-        await purchaseCosmetic(params.childId, body.itemId, actorOf(principal), now),
-      );
-    },
+    body: z.strictObject({ itemId: z.string().min(1).max(100) }),
+    learner: 'childId',
+    handler: async ({ learner, principal, body, now }) =>
+      respond(201, await purchaseCosmetic(learner, body.itemId, actorOf(principal), now)),
   }),
-]);
+];
+
+export const handler = defineHttpFunction('rewards', routes);

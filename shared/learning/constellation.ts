@@ -1,6 +1,7 @@
 // The constellation: which topics a child can see (age_groups and min_age_group), which are
 // unlocked (no prerequisites, or every prerequisite at prerequisite_depth for this child), and
 // the moment of unlocking recorded once in progress.unlocked_at with an 'unlock' reward.
+import { getDb } from '../db/client.ts';
 import type { Queryable } from './db.ts';
 import type { Learner } from './learner.ts';
 import type { AgeGroup, Category } from './types.ts';
@@ -135,25 +136,80 @@ export interface Constellation {
   connections: Array<{ from: string; to: string; strength: string; type: string }>;
 }
 
-export async function buildConstellation(db: Queryable, learner: Learner): Promise<Constellation> {
-  const topics = await topicsFor(db, learner.ageGroup);
-  const progress = await progressOf(db, learner.childId);
+/** The topics an age group sees, in slug order. */
+export async function visibleTopics(group: AgeGroup): Promise<TopicRow[]> {
+  const db = await getDb();
+  const rows = await db.$queryRaw<TopicRow[]>`
+    SELECT id, slug, name, description, category, subcategory, parent_topic_id, position_x,
+           position_y, prerequisites, prerequisite_depth, min_age_group, age_groups, icon, color
+      FROM topics WHERE ${group} = ANY (age_groups) ORDER BY slug`;
+  return rows.filter((t) => isVisibleTo(t, group));
+}
+
+interface ProgressFacts {
+  topic_id: string;
+  depth_level: number;
+  unlocked_at: string | null;
+  mastered_at: string | null;
+}
+
+/**
+ * The child's constellation in one read: the age group's topics, the child's progress and
+ * the connections between them. Topics that are unlocked but not yet recorded (the roots, the
+ * first time they show) are recorded in one more statement, atomic on its own: no transaction
+ * on this read route, and a topic already recorded (by a concurrent read or a message) keeps
+ * its moment and its single 'unlock' reward.
+ */
+export async function constellationFor(learner: Learner, now: Date): Promise<Constellation> {
+  const db = await getDb();
+  const [read] = await db.$queryRaw<
+    Array<{
+      topics: TopicRow[];
+      progress: ProgressFacts[];
+      connections: Array<{ from: string; to: string; strength: string; type: string }>;
+    }>
+  >`
+    WITH t AS (
+      SELECT id, slug, name, description, category, subcategory, parent_topic_id, position_x,
+             position_y, prerequisites, prerequisite_depth, min_age_group, age_groups, icon, color
+        FROM topics WHERE ${learner.ageGroup} = ANY (age_groups))
+    SELECT COALESCE((SELECT json_agg(t ORDER BY t.slug) FROM t), '[]') AS topics,
+           COALESCE((SELECT json_agg(json_build_object('topic_id', p.topic_id, 'depth_level', p.depth_level,
+                                                       'unlocked_at', p.unlocked_at, 'mastered_at', p.mastered_at))
+                       FROM progress p WHERE p.child_id = ${learner.childId}::uuid), '[]') AS progress,
+           COALESCE((SELECT json_agg(json_build_object('from', c.from_topic_id, 'to', c.to_topic_id,
+                                                       'strength', c.strength, 'type', c.connection_type))
+                       FROM topic_connections c
+                      WHERE c.from_topic_id IN (SELECT id FROM t) AND c.to_topic_id IN (SELECT id FROM t)),
+                    '[]') AS connections`;
+  const topics = (read?.topics ?? []).filter((t) => isVisibleTo(t, learner.ageGroup));
+  const progress = new Map((read?.progress ?? []).map((p) => [p.topic_id, p]));
   const depth = new Map([...progress].map(([id, p]) => [id, p.depth_level]));
+  const due = topics
+    .filter((t) => !progress.get(t.id)?.unlocked_at && isUnlocked(t, depth))
+    .map((t) => t.id);
+  const recorded = new Map<string, string>();
+  if (due.length > 0) {
+    const rows = await db.$queryRaw<Array<{ topic_id: string; unlocked_at: Date }>>`
+      WITH up AS (
+        INSERT INTO progress (child_id, topic_id, unlocked_at)
+        SELECT ${learner.childId}::uuid, unnest(${due}::uuid[]), ${now}
+        ON CONFLICT (child_id, topic_id) DO UPDATE SET unlocked_at = EXCLUDED.unlocked_at
+          WHERE progress.unlocked_at IS NULL
+        RETURNING topic_id, unlocked_at),
+      reward AS (
+        INSERT INTO rewards (child_id, reward_type, reward_id, trigger_type, trigger_id, earned_at)
+        SELECT ${learner.childId}::uuid, 'unlock', t.slug, 'topic', t.id, ${now}
+          FROM topics t JOIN up ON up.topic_id = t.id)
+      SELECT topic_id, unlocked_at FROM up`;
+    for (const r of rows) recorded.set(r.topic_id, r.unlocked_at.toISOString());
+  }
   const visible = new Set(topics.map((t) => t.id));
-  const { rows: connections } = await db.query<{
-    from_topic_id: string;
-    to_topic_id: string;
-    strength: string;
-    connection_type: string;
-  }>(
-    `SELECT from_topic_id, to_topic_id, strength, connection_type FROM topic_connections
-      WHERE from_topic_id = ANY ($1::uuid[]) AND to_topic_id = ANY ($1::uuid[])`,
-    [[...visible]],
-  );
   return {
     ageGroup: learner.ageGroup,
     topics: topics.map((t) => {
       const p = progress.get(t.id);
+      const unlockedAt = p?.unlocked_at ?? recorded.get(t.id) ?? null;
       return {
         id: t.id,
         slug: t.slug,
@@ -166,22 +222,17 @@ export async function buildConstellation(db: Queryable, learner: Learner): Promi
         prerequisites: t.prerequisites,
         prerequisiteDepth: t.prerequisite_depth,
         unlocked: isUnlocked(t, depth),
-        unlockedAt: p?.unlocked_at?.toISOString() ?? null,
+        unlockedAt: unlockedAt === null ? null : new Date(unlockedAt).toISOString(),
         depth: p?.depth_level ?? 0,
         mastered: Boolean(p?.mastered_at),
       };
     }),
-    connections: connections.map((c) => ({
-      from: c.from_topic_id,
-      to: c.to_topic_id,
-      strength: c.strength,
-      type: c.connection_type,
-    })),
+    connections: (read?.connections ?? []).filter((c) => visible.has(c.from) && visible.has(c.to)),
   };
 }
 
-export async function catalogue(db: Queryable, group: AgeGroup) {
-  const topics = await topicsFor(db, group);
+export async function catalogue(group: AgeGroup) {
+  const topics = await visibleTopics(group);
   return topics.map((t) => ({
     id: t.id,
     slug: t.slug,

@@ -3,10 +3,10 @@
 // ranking is cached in Redis for a minute when Redis is configured.
 import { randomInt } from 'node:crypto';
 import { config } from '../config.ts';
-
+import { getDb } from '../db/client.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { getRedis } from '../redis.ts';
 import { redisFailed, redisSucceeded, usableRedis } from '../redis-breaker.ts';
-import { queryRows, withTransaction } from './db.ts';
 import type { Learner } from './learner.ts';
 import type { AgeGroup } from './types.ts';
 
@@ -75,15 +75,14 @@ async function ranking(group: AgeGroup): Promise<Row[]> {
       redisFailed(redis, err);
     }
   }
-  const rows = await queryRows<Row>(
-    `SELECT c.id AS child_id, c.nickname, c.avatar_id, s.current_streak
-       FROM children c JOIN streaks s ON s.child_id = c.id
-      WHERE c.leaderboard_opt_in AND c.deleted_at IS NULL AND c.nickname IS NOT NULL
-        AND c.age_group = $1 AND s.current_streak > 0
-      ORDER BY s.current_streak DESC, s.updated_at ASC, c.id
-      LIMIT $2`,
-    [group, LEADERBOARD_SIZE],
-  );
+  const db = await getDb();
+  const rows = await db.$queryRaw<Row[]>`
+    SELECT c.id AS child_id, c.nickname, c.avatar_id, s.current_streak
+      FROM children c JOIN streaks s ON s.child_id = c.id
+     WHERE c.leaderboard_opt_in AND c.deleted_at IS NULL AND c.nickname IS NOT NULL
+       AND c.age_group = ${group} AND s.current_streak > 0
+     ORDER BY s.current_streak DESC, s.updated_at ASC, c.id
+     LIMIT ${LEADERBOARD_SIZE}::int`;
   if (redis) {
     await redis
       .set(cacheKey, JSON.stringify(rows), 'EX', CACHE_SECONDS)
@@ -116,14 +115,16 @@ export async function leaderboardFor(learner: Learner) {
 }
 
 export async function setLeaderboardOptIn(learner: Learner, optIn: boolean, actor: string) {
-  const rows = await withTransaction(actor, async (tx) => {
-    const { rows } = await tx.query<{ leaderboard_opt_in: boolean; nickname: string | null }>(
-      `UPDATE children SET leaderboard_opt_in = $2, nickname = CASE WHEN $2 THEN COALESCE(nickname, $3) ELSE nickname END
-        WHERE id = $1 RETURNING leaderboard_opt_in, nickname`,
-      [learner.childId, optIn, generateNickname()],
-    );
-    return rows;
-  });
+  // In a transaction for the audit trail's actor (children is audited).
+  const rows = await inTransaction(
+    actor,
+    (tx) => tx.$queryRaw<Array<{ leaderboard_opt_in: boolean; nickname: string | null }>>`
+      UPDATE children
+         SET leaderboard_opt_in = ${optIn},
+             nickname = CASE WHEN ${optIn} THEN COALESCE(nickname, ${generateNickname()}) ELSE nickname END
+       WHERE id = ${learner.childId}::uuid
+      RETURNING leaderboard_opt_in, nickname`,
+  );
   const redis = usableRedis(await getRedis().catch(() => null));
   await redis?.del(cacheKeyFor(learner.ageGroup)).catch(() => undefined);
   return { optedIn: rows[0]?.leaderboard_opt_in ?? optIn, nickname: rows[0]?.nickname ?? null };

@@ -1,28 +1,41 @@
 // Read models for a child's progress per topic and streak.
+import { getDb } from '../db/client.ts';
+import { empty, sql } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import { localDate } from './clock.ts';
-import { queryRows, readDb } from './db.ts';
 import type { Learner } from './learner.ts';
-import { readStreak, streakAsOf } from './streaks.ts';
-
-interface ProgressRow {
-  topic_id: string;
-  slug: string;
-  name: string;
-  category: string;
-  depth_level: number;
-  time_spent_seconds: number;
-  questions_asked: number;
-  conversations_count: number;
-  unlocked_at: Date | null;
-  first_depth_5_at: Date | null;
-  mastered_at: Date | null;
-  last_interaction: Date | null;
-}
+import { type StreakHistoryEntry, type StreakState, streakAsOf } from './streaks.ts';
 
 const iso = (d: Date | null) => d?.toISOString() ?? null;
 
-const toView = (r: ProgressRow) => ({
+async function progressRows(learner: Learner, topicId?: string) {
+  const db = await getDb();
+  return db.$queryRaw<
+    Array<{
+      topic_id: string;
+      slug: string;
+      name: string;
+      category: string;
+      depth_level: number;
+      time_spent_seconds: number;
+      questions_asked: number;
+      conversations_count: number;
+      unlocked_at: Date | null;
+      first_depth_5_at: Date | null;
+      mastered_at: Date | null;
+      last_interaction: Date | null;
+    }>
+  >`
+    SELECT p.topic_id, t.slug, t.name, t.category, p.depth_level, p.time_spent_seconds,
+           p.questions_asked, p.conversations_count, p.unlocked_at, p.first_depth_5_at,
+           p.mastered_at, p.last_interaction
+      FROM progress p JOIN topics t ON t.id = p.topic_id
+     WHERE p.child_id = ${learner.childId}::uuid
+           ${topicId ? sql`AND p.topic_id = ${topicId}::uuid` : empty}
+     ORDER BY p.last_interaction DESC NULLS LAST, t.slug`;
+}
+
+const toView = (r: Awaited<ReturnType<typeof progressRows>>[number]) => ({
   topicId: r.topic_id,
   slug: r.slug,
   name: r.name,
@@ -37,16 +50,8 @@ const toView = (r: ProgressRow) => ({
   lastInteraction: iso(r.last_interaction),
 });
 
-const PROGRESS_SELECT = `SELECT p.topic_id, t.slug, t.name, t.category, p.depth_level, p.time_spent_seconds,
-    p.questions_asked, p.conversations_count, p.unlocked_at, p.first_depth_5_at, p.mastered_at, p.last_interaction
-  FROM progress p JOIN topics t ON t.id = p.topic_id`;
-
-export async function listProgress(childId: string) {
-  const rows = await queryRows<ProgressRow>(
-    `${PROGRESS_SELECT} WHERE p.child_id = $1 ORDER BY p.last_interaction DESC NULLS LAST, t.slug`,
-    [childId],
-  );
-  const topics = rows.map(toView);
+export async function listProgress(learner: Learner) {
+  const topics = (await progressRows(learner)).map(toView);
   return {
     topics,
     totals: {
@@ -59,17 +64,40 @@ export async function listProgress(childId: string) {
   };
 }
 
-export async function topicProgress(childId: string, topicId: string) {
-  const rows = await queryRows<ProgressRow>(
-    `${PROGRESS_SELECT} WHERE p.child_id = $1 AND p.topic_id = $2`,
-    [childId, topicId],
-  );
-  if (!rows[0]) throw new AppError('not_found', 'No progress on this topic yet');
-  return toView(rows[0]);
+export async function topicProgress(learner: Learner, topicId: string) {
+  const [row] = await progressRows(learner, topicId);
+  if (!row) throw new AppError('not_found', 'No progress on this topic yet');
+  return toView(row);
+}
+
+/** The child's streak row as the streak rules see it (one read; a child without one has 0). */
+export async function streakState(learner: Pick<Learner, 'childId'>): Promise<StreakState> {
+  const db = await getDb();
+  const row = await db.streak.findUnique({
+    where: { childId: learner.childId },
+    select: {
+      currentStreak: true,
+      longestStreak: true,
+      lastActivityDate: true,
+      streakFreezesAvailable: true,
+      streakHistory: true,
+    },
+  });
+  if (!row) return { current: 0, longest: 0, lastActivityDate: null, freezes: 0, history: [] };
+  return {
+    current: row.currentStreak,
+    longest: row.longestStreak,
+    // A DATE arrives as UTC midnight: its calendar day is the UTC one.
+    lastActivityDate: row.lastActivityDate?.toISOString().slice(0, 10) ?? null,
+    freezes: row.streakFreezesAvailable,
+    history: Array.isArray(row.streakHistory)
+      ? (row.streakHistory as unknown as StreakHistoryEntry[])
+      : [],
+  };
 }
 
 export async function streakView(learner: Learner, now: Date) {
-  const state = await readStreak(await readDb(), learner.childId);
+  const state = await streakState(learner);
   const today = localDate(learner.timezone, now);
   const asOf = streakAsOf(state, today);
   return {

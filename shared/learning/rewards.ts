@@ -1,9 +1,11 @@
 // Rewards are decided by the server alone and stored as rows in `rewards`: stars (positive
 // star_value), badges (earned once, enforced by the partial unique index), freezes, unlocks and
 // cosmetics (bought with stars: negative star_value). The balance is the sum of star_value.
+import { getDb } from '../db/client.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
 import type { Queryable } from './db.ts';
-import { withChildLock } from './db.ts';
+import type { Learner } from './learner.ts';
 import type { AgeGroup, Category } from './types.ts';
 import { ageGroupRank, CATEGORIES } from './types.ts';
 
@@ -208,14 +210,6 @@ export async function awardMilestoneBadges(
   return grantBadges(tx, childId, due, trigger, now);
 }
 
-export async function starBalance(db: Queryable, childId: string): Promise<number> {
-  const { rows } = await db.query<{ total: number }>(
-    'SELECT COALESCE(SUM(star_value), 0)::int AS total FROM rewards WHERE child_id = $1',
-    [childId],
-  );
-  return rows[0]?.total ?? 0;
-}
-
 export interface RewardsView {
   stars: number;
   badges: Array<BadgeDefinition & { earnedAt: string }>;
@@ -224,24 +218,33 @@ export interface RewardsView {
   unlocks: number;
 }
 
-export async function getRewards(db: Queryable, childId: string): Promise<RewardsView> {
-  const { rows } = await db.query<{ reward_type: string; reward_id: string; earned_at: Date }>(
-    `SELECT reward_type, reward_id, earned_at FROM rewards
-      WHERE child_id = $1 AND reward_type IN ('badge', 'freeze', 'cosmetic', 'unlock')
-      ORDER BY earned_at, id`,
-    [childId],
-  );
+/** Badges, freezes, cosmetics, unlocks and the star balance in one read. */
+export async function getRewards(learner: Pick<Learner, 'childId'>): Promise<RewardsView> {
+  const db = await getDb();
+  const [read] = await db.$queryRaw<
+    Array<{
+      stars: number;
+      rows: Array<{ reward_type: string; reward_id: string; earned_at: string }> | null;
+    }>
+  >`
+    SELECT COALESCE(SUM(star_value), 0)::int AS stars,
+           json_agg(json_build_object('reward_type', reward_type, 'reward_id', reward_id,
+                                      'earned_at', earned_at) ORDER BY earned_at, id)
+             FILTER (WHERE reward_type IN ('badge', 'freeze', 'cosmetic', 'unlock')) AS rows
+      FROM rewards WHERE child_id = ${learner.childId}::uuid`;
+  const rows = read?.rows ?? [];
+  const at = (r: { earned_at: string }) => new Date(r.earned_at).toISOString();
   const badges = rows.flatMap((r) => {
     const def = r.reward_type === 'badge' ? BADGES.find((b) => b.id === r.reward_id) : undefined;
-    return def ? [{ ...def, earnedAt: r.earned_at.toISOString() }] : [];
+    return def ? [{ ...def, earnedAt: at(r) }] : [];
   });
   const cosmetics = rows.flatMap((r) => {
     const def =
       r.reward_type === 'cosmetic' ? COSMETICS.find((c) => c.id === r.reward_id) : undefined;
-    return def ? [{ ...def, boughtAt: r.earned_at.toISOString() }] : [];
+    return def ? [{ ...def, boughtAt: at(r) }] : [];
   });
   return {
-    stars: await starBalance(db, childId),
+    stars: read?.stars ?? 0,
     badges,
     freezesEarned: rows.filter((r) => r.reward_type === 'freeze').length,
     cosmetics,
@@ -250,34 +253,42 @@ export async function getRewards(db: Queryable, childId: string): Promise<Reward
 }
 
 /**
- * Buys a cosmetic. Under the child's lock the balance is read and the purchase written in one
- * transaction, so concurrent purchases cannot together spend more than the balance.
+ * Buys a cosmetic. Under the child's lock (the same key every write for the child takes, on
+ * the canonical id) the balance is read and the purchase written in one statement, so
+ * concurrent purchases cannot together spend more than the balance or buy one item twice.
  */
 export async function purchaseCosmetic(
-  childId: string,
+  learner: Pick<Learner, 'childId'>,
   itemId: string,
   actor: string,
   now: Date,
 ): Promise<{ item: Cosmetic; stars: number }> {
   const item = COSMETICS.find((c) => c.id === itemId);
   if (!item) throw new AppError('not_found', 'No such cosmetic');
-  return withChildLock(childId, actor, async (tx) => {
-    const owned = await tx.query(
-      "SELECT 1 FROM rewards WHERE child_id = $1 AND reward_type = 'cosmetic' AND reward_id = $2",
-      [childId, item.id],
-    );
-    if ((owned.rowCount ?? 0) > 0) throw new AppError('already_owned', 'You already have this one');
-    const balance = await starBalance(tx, childId);
-    if (balance < item.price) {
-      throw new AppError('insufficient_stars', 'Not enough stars yet', {
-        details: { stars: balance, price: item.price },
-      });
-    }
-    await tx.query(
-      `INSERT INTO rewards (child_id, reward_type, reward_id, star_value, trigger_type, earned_at, metadata)
-       VALUES ($1, 'cosmetic', $2, $3, 'purchase', $4, $5::jsonb)`,
-      [childId, item.id, -item.price, now, JSON.stringify({ price: item.price })],
-    );
-    return { item, stars: balance - item.price };
-  });
+  const childId = learner.childId;
+  const [outcome] = await inTransaction(
+    actor,
+    (tx) =>
+      tx.$queryRaw<Array<{ owned: boolean; balance: number; bought: boolean }>>`
+        WITH s AS (
+          SELECT EXISTS (SELECT 1 FROM rewards WHERE child_id = ${childId}::uuid
+                           AND reward_type = 'cosmetic' AND reward_id = ${item.id}) AS owned,
+                 (SELECT COALESCE(SUM(star_value), 0)::int FROM rewards
+                   WHERE child_id = ${childId}::uuid) AS balance),
+        bought AS (
+          INSERT INTO rewards (child_id, reward_type, reward_id, star_value, trigger_type, earned_at, metadata)
+          SELECT ${childId}::uuid, 'cosmetic', ${item.id}, ${-item.price}::int, 'purchase', ${now},
+                 ${JSON.stringify({ price: item.price })}::jsonb
+            FROM s WHERE NOT s.owned AND s.balance >= ${item.price}::int
+          RETURNING id)
+        SELECT s.owned, s.balance, EXISTS (SELECT 1 FROM bought) AS bought FROM s`,
+    { lockKey: `child:${childId}` },
+  );
+  if (!outcome || outcome.owned) throw new AppError('already_owned', 'You already have this one');
+  if (!outcome.bought) {
+    throw new AppError('insufficient_stars', 'Not enough stars yet', {
+      details: { stars: outcome.balance, price: item.price },
+    });
+  }
+  return { item, stars: outcome.balance - item.price };
 }

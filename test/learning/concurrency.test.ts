@@ -8,9 +8,9 @@ import { postMessage, startConversation } from '../../shared/learning/conversati
 import { withChildLock } from '../../shared/learning/db.ts';
 import {
   awardMilestoneBadges,
+  getRewards,
   grantStars,
   purchaseCosmetic,
-  starBalance,
 } from '../../shared/learning/rewards.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { teardownAccountsTest } from '../helpers/factories.ts';
@@ -206,10 +206,10 @@ describe('stars', () => {
     ];
     const attempts = await Promise.allSettled(
       [...items, ...items].map((item) =>
-        purchaseCosmetic(family.childId, item, 'test', new Date()),
+        purchaseCosmetic(family.learner, item, 'test', new Date()),
       ),
     );
-    const balance = await starBalance(db.pool, family.childId);
+    const balance = (await getRewards(family.learner)).stars;
     expect(balance).toBeGreaterThanOrEqual(0);
     const bought = attempts.filter((a) => a.status === 'fulfilled');
     expect(bought.length).toBeGreaterThan(0);
@@ -228,10 +228,10 @@ describe('stars', () => {
   it('refuses a purchase the balance cannot pay for', async () => {
     const family = await createLearner(db.pool);
     await expect(
-      purchaseCosmetic(family.childId, 'glasses_star', 'test', new Date()),
+      purchaseCosmetic(family.learner, 'glasses_star', 'test', new Date()),
     ).rejects.toMatchObject({
       code: 'insufficient_stars',
     });
-    expect(await starBalance(db.pool, family.childId)).toBe(0);
+    expect((await getRewards(family.learner)).stars).toBe(0);
   });
 });

@@ -1,11 +1,7 @@
 // Availability by age group, unlocking at exactly prerequisite_depth, and unlocked_at recorded
 // once, at the moment it becomes true, with an 'unlock' reward.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  buildConstellation,
-  isUnlocked,
-  syncUnlocks,
-} from '../../shared/learning/constellation.ts';
+import { constellationFor, isUnlocked, syncUnlocks } from '../../shared/learning/constellation.ts';
 import { postMessage, startConversation } from '../../shared/learning/conversations.ts';
 import { withChildLock } from '../../shared/learning/db.ts';
 import type { TestDatabase } from '../helpers/db.ts';
@@ -24,16 +20,16 @@ beforeAll(async () => {
 });
 afterAll(async () => teardownAccountsTest(db));
 
-const slugs = (c: Awaited<ReturnType<typeof buildConstellation>>) => c.topics.map((t) => t.slug);
+const slugs = (c: Awaited<ReturnType<typeof constellationFor>>) => c.topics.map((t) => t.slug);
 
 describe('availability by age group', () => {
   it('shows each child only the topics its age group may see', async () => {
     const cub = await createLearner(db.pool, { ageGroup: 'wonder_cubs' });
     const explorer = await createLearner(db.pool, { ageGroup: 'curious_explorers' });
     const master = await createLearner(db.pool, { ageGroup: 'mind_masters' });
-    const cubs = slugs(await buildConstellation(db.pool, cub.learner));
-    const explorers = slugs(await buildConstellation(db.pool, explorer.learner));
-    const masters = slugs(await buildConstellation(db.pool, master.learner));
+    const cubs = slugs(await constellationFor(cub.learner, new Date()));
+    const explorers = slugs(await constellationFor(explorer.learner, new Date()));
+    const masters = slugs(await constellationFor(master.learner, new Date()));
     expect(cubs).toContain('space');
     expect(cubs).not.toContain('philosophy'); // age_groups = {mind_masters}
     expect(cubs).not.toContain('evolution'); // min_age_group curious_explorers
@@ -46,7 +42,7 @@ describe('availability by age group', () => {
 
   it('returns connections only between visible topics', async () => {
     const cub = await createLearner(db.pool, { ageGroup: 'wonder_cubs' });
-    const c = await buildConstellation(db.pool, cub.learner);
+    const c = await constellationFor(cub.learner, new Date());
     const ids = new Set(c.topics.map((t) => t.id));
     expect(c.connections.length).toBeGreaterThan(0);
     for (const link of c.connections) {
@@ -93,14 +89,14 @@ describe('unlocking', () => {
       syncUnlocks(tx, learner, new Date('2026-11-25T10:01:00Z')),
     );
     expect(below).not.toContain(galaxies);
-    let c = await buildConstellation(db.pool, learner);
+    let c = await constellationFor(learner, new Date());
     expect(c.topics.find((t) => t.id === galaxies)?.unlocked).toBe(false);
 
     await setDepth(db.pool, childId, space, 2);
     const moment = new Date('2026-11-25T10:02:00Z');
     const at = await withChildLock(childId, 'test', (tx) => syncUnlocks(tx, learner, moment));
     expect(at).toEqual([galaxies]);
-    c = await buildConstellation(db.pool, learner);
+    c = await constellationFor(learner, new Date());
     const star = c.topics.find((t) => t.id === galaxies);
     expect(star?.unlocked).toBe(true);
     expect(star?.unlockedAt).toBe(moment.toISOString());
