@@ -1,21 +1,26 @@
-// The ONE table-driven security suite. Every function lists its routes here, so a new route
-// cannot skip these checks. Usage, inside a test file that set up a database (top-level
+// The ONE table-driven security suite, over the route tables the functions export, so a new
+// route cannot skip these checks. Usage, inside a test file that set up a database (top-level
 // `await setupAccountsTest()` or your own createTestDatabase + useDatabasePool + a call to
-// `configureTestEnvironment()` BEFORE any token is issued) and imported the function module:
+// `configureTestEnvironment()` BEFORE any token is issued):
 //
-//   describeSecurity('children', [
-//     { name: 'GET /:id', method: 'GET', auth: 'parentOrChild', path: (f) => `/${f.familyA.childX.id}` },
-//     { name: 'PATCH /:id', method: 'PATCH', auth: 'parent', path: (f) => `/${f.familyA.childX.id}`, body: { name: 'Zed' } },
-//     { name: 'GET /', method: 'GET', auth: 'parent', path: () => '/', ownsResource: false },
-//   ]);
+//   import { routes } from '../../functions/children/index.ts';
+//   describeRouteTable('children', routes, {
+//     params: (f) => ({ childId: f.familyA.childX.id }),
+//     bodies: { 'PATCH /:childId': { name: 'Zed' }, 'POST /': { name: 'Ann', birthDate: '2017-03-04' } },
+//   });
 //
-// `path` builds the URL of a resource owned by family A (child X for child-scoped routes);
-// `prepare(f)` may create extra resources once (e.g. a conversation of child X) and its
-// result is passed to `path`/`body` as the second argument. For every route it asserts:
-// missing token 401 + WWW-Authenticate; expired, wrong-audience, wrong-issuer, alg none,
-// HS256 signed with the public key, foreign-key and wrong-typ tokens 401; another family's parent 404
-// (id routes); a child token on a parent-only route 403; a child token for child Y (or of
-// another family) cannot act for child X (403/404).
+// Every route of the table is tested. `params` gives a value for every path param, naming a
+// resource of family A (child X for child-scoped routes); `prepare(f)` may create extra
+// resources once (e.g. a conversation of child X) and its result is passed to `params`/bodies
+// as the second argument. A route with a body needs a valid one in `bodies` (keyed
+// 'METHOD /path'), a path param without a value fails, so the suite cannot silently skip.
+// For every route it asserts: missing token 401 + WWW-Authenticate; expired, wrong-audience,
+// wrong-issuer, alg none, HS256 signed with the public key, foreign-key and wrong-typ tokens
+// 401; another family's parent 404 (routes naming a resource); a child token on a parent-only
+// route 403; a child token for child Y (or of another family) cannot act for child X
+// (403/404); and bad input is a 400 before anything is read: each path param replaced by a
+// non-id, a body with an unknown field (bodies are strict), a body that is not an object.
+// `describeSecurity` takes a hand-written list instead (kept for suites not yet moved).
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { type CryptoKey, generateKeyPair, importJWK, type JWTPayload, SignJWT } from 'jose';
 import request from 'supertest';
@@ -23,6 +28,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChildView } from '../../shared/accounts/children.ts';
 import { INVALID_ACCESS_TOKEN_DETAIL } from '../../shared/auth/access-token.ts';
 import { config } from '../../shared/config.ts';
+import type { Route } from '../../shared/runtime/http.ts';
 import {
   childToken,
   configureTestEnvironment,
@@ -239,4 +245,134 @@ export function describeSecurity<E = undefined>(
       });
     }
   });
+}
+
+export interface RouteTableOptions<E> extends SecurityOptions<E> {
+  /** A value for every path param of the table, naming family A's resources. */
+  params?: (f: SecurityFixture, extra: E) => Record<string, string>;
+  /** A query string (without '?') per route key ('METHOD /path'), for routes that need one. */
+  queries?: Record<string, string>;
+  /** A valid body per route key, for every route that declares a body. */
+  bodies?: Record<string, unknown | ((f: SecurityFixture, extra: E) => unknown)>;
+  /** Per route key: whether the path names family A's resource / child X's (defaults from the route). */
+  overrides?: Record<string, Partial<Pick<SecurityRoute, 'ownsResource' | 'childScoped'>>>;
+}
+
+export const routeKey = (r: Pick<Route, 'method' | 'path'>) => `${r.method} ${r.path}`;
+
+function fillPath(
+  r: Route,
+  values: Record<string, string>,
+  query: string | undefined,
+  replace?: { name: string; value: string },
+): string {
+  const path = r.path.replace(/:([A-Za-z0-9_]+)/g, (_m, name: string) => {
+    const value = replace?.name === name ? replace.value : values[name];
+    if (value === undefined) throw new Error(`security suite: no value for path param :${name}`);
+    return encodeURIComponent(value);
+  });
+  return query ? `${path}?${query}` : path;
+}
+
+/** The security suite over a function's real route table (see the top of this file). */
+export function describeRouteTable<E = undefined>(
+  functionName: string,
+  routes: readonly Route[],
+  options: RouteTableOptions<E> = {},
+): void {
+  const values = (f: SecurityFixture, e: E): Record<string, string> => ({
+    childId: f.familyA.childX.id,
+    ...(options.params ? options.params(f, e) : {}),
+  });
+  const table: SecurityRoute<E>[] = routes.map((r) => {
+    const key = routeKey(r);
+    const override = options.overrides?.[key] ?? {};
+    const ownsResource = r.auth !== 'public' && (override.ownsResource ?? r.paramNames.length > 0);
+    return {
+      method: r.method,
+      name: key,
+      auth: r.auth,
+      path: (f, e) => fillPath(r, values(f, e), options.queries?.[key]),
+      ...(r.body ? { body: options.bodies?.[key] } : {}),
+      ownsResource,
+      childScoped:
+        override.childScoped ??
+        (ownsResource && (r.learner !== undefined || r.paramNames.includes('childId'))),
+    };
+  });
+  describeSecurity(functionName, table, options);
+
+  describe(`bad input: ${functionName}`, () => {
+    let f: SecurityFixture;
+    let extra: E;
+    beforeAll(async () => {
+      f = await buildFixture();
+      extra = (options.prepare ? await options.prepare(f) : undefined) as E;
+    });
+    // A token the route admits, of family A.
+    const tokenFor = (r: Route) =>
+      r.auth === 'public'
+        ? undefined
+        : r.auth === 'child'
+          ? f.familyA.childXToken
+          : f.familyA.parent.accessToken;
+    const send = (r: Route, path: string, body: unknown) => {
+      const method = r.method.toLowerCase() as 'get' | 'post' | 'put' | 'patch' | 'delete';
+      let req = request(getTestServer(functionName))[method](path);
+      const token = tokenFor(r);
+      if (token) req = req.set('authorization', `Bearer ${token}`);
+      return body === undefined ? req : req.send(body as object);
+    };
+    const validBody = (r: Route) => {
+      const given = options.bodies?.[routeKey(r)];
+      return typeof given === 'function'
+        ? (given as (f: SecurityFixture, e: E) => unknown)(f, extra)
+        : given;
+    };
+
+    for (const r of routes) {
+      const key = routeKey(r);
+      describe(key, () => {
+        it('is fully described to the suite (a value for each path param, a valid body)', () => {
+          const known = values(f, extra);
+          expect(r.paramNames.filter((n) => known[n] === undefined)).toEqual([]);
+          if (r.body) expect(options.bodies?.[key], `a valid body for ${key}`).toBeDefined();
+        });
+        for (const name of r.paramNames) {
+          it(`refuses a :${name} that is not an id: 400 before any lookup`, async () => {
+            const path = fillPath(r, values(f, extra), options.queries?.[key], {
+              name,
+              value: 'not-an-id',
+            });
+            const res = await send(r, path, r.body ? validBody(r) : undefined);
+            expect(res.status, JSON.stringify(res.body)).toBe(400);
+            expect(res.body.code).toBe('validation_failed');
+          });
+        }
+        if (r.body) {
+          const path = () => fillPath(r, values(f, extra), options.queries?.[key]);
+          it('refuses a body with an unknown field: 400 (bodies are strict)', async () => {
+            const body = validBody(r);
+            const res = await send(r, path(), {
+              ...(typeof body === 'object' && body !== null ? body : {}),
+              unexpectedField: true,
+            });
+            expect(res.status, JSON.stringify(res.body)).toBe(400);
+            expect(res.body.code).toBe('validation_failed');
+          });
+          it('refuses a body that is not an object: 400', async () => {
+            const res = await send(r, path(), [1, 2]);
+            expect(res.status, JSON.stringify(res.body)).toBe(400);
+          });
+        }
+      });
+    }
+  });
+}
+
+/** A function module's route table: its `routes` export (or the one its handler keeps). */
+export function routesOf(mod: { routes?: readonly Route[]; handler?: unknown }): readonly Route[] {
+  const routes = mod.routes ?? (mod.handler as { routes?: readonly Route[] } | undefined)?.routes;
+  if (!routes) throw new Error('security suite: the function module exports no route table');
+  return routes;
 }

@@ -1,17 +1,23 @@
-// The shared security suite over every learning-loop route.
-import '../../functions/topics/index.ts';
-import '../../functions/conversations/index.ts';
-import '../../functions/brain-sparks/index.ts';
-import '../../functions/progress/index.ts';
-import '../../functions/streaks/index.ts';
-import '../../functions/rewards/index.ts';
-import '../../functions/dashboard/index.ts';
-import '../../functions/leaderboard/index.ts';
-import { afterAll } from 'vitest';
+// The shared security suite over every learning-loop route: the real route tables the
+// functions export, so a route added to a function is tested without anyone listing it here.
+import { afterAll, describe, expect, it } from 'vitest';
+import * as brainSparks from '../../functions/brain-sparks/index.ts';
+import * as conversations from '../../functions/conversations/index.ts';
+import * as dashboard from '../../functions/dashboard/index.ts';
+import * as leaderboard from '../../functions/leaderboard/index.ts';
+import * as progress from '../../functions/progress/index.ts';
+import * as rewards from '../../functions/rewards/index.ts';
+import * as streaks from '../../functions/streaks/index.ts';
+import * as topics from '../../functions/topics/index.ts';
 import { startConversation } from '../../shared/learning/conversations.ts';
 import { loadLearner } from '../../shared/learning/learner.ts';
 import { teardownAccountsTest } from '../helpers/factories.ts';
-import { describeSecurity, type SecurityFixture } from '../helpers/security-suite.ts';
+import {
+  describeRouteTable,
+  type RouteTableOptions,
+  routesOf,
+  type SecurityFixture,
+} from '../helpers/security-suite.ts';
 import { setupLearningTest, topicIdOf } from './helpers.ts';
 
 const db = await setupLearningTest();
@@ -39,182 +45,50 @@ async function prepare(f: SecurityFixture): Promise<Extra> {
   };
 }
 
-const x = (f: SecurityFixture) => f.familyA.childX.id;
-
-describeSecurity<Extra>(
-  'topics',
-  [
-    { name: 'GET /?ageGroup', method: 'GET', auth: 'public', path: () => '/?ageGroup=wonder_cubs' },
-    {
-      name: 'GET /children/:childId/constellation',
-      method: 'GET',
-      auth: 'parentOrChild',
-      path: (f) => `/children/${x(f)}/constellation`,
-    },
-  ],
-  { prepare },
-);
-
-describeSecurity<Extra>(
-  'conversations',
-  [
-    {
-      name: 'GET /children/:childId',
-      method: 'GET',
-      auth: 'parentOrChild',
-      path: (f) => `/children/${x(f)}`,
-    },
-    {
-      name: 'POST /children/:childId',
-      method: 'POST',
-      auth: 'child',
-      path: (f) => `/children/${x(f)}`,
-      body: (_f: SecurityFixture, e: Extra) => ({ type: 'exploration', topicId: e.topicId }),
-    },
-    {
-      name: 'GET /children/:childId/:conversationId',
-      method: 'GET',
-      auth: 'parentOrChild',
-      path: (f, e) => `/children/${x(f)}/${e.conversationId}`,
-    },
-    {
-      name: 'POST /children/:childId/:conversationId/messages',
-      method: 'POST',
-      auth: 'child',
-      path: (f, e) => `/children/${x(f)}/${e.conversationId}/messages`,
-      body: { choiceIndex: 0 },
-    },
-    {
-      name: 'POST /children/:childId/:conversationId/end',
-      method: 'POST',
-      auth: 'parentOrChild',
-      path: (f, e) => `/children/${x(f)}/${e.conversationId}/end`,
-    },
-  ],
-  { prepare },
-);
-
-describeSecurity<Extra>(
-  'brain-sparks',
-  [
-    {
-      name: 'GET /children/:childId/today',
-      method: 'GET',
-      auth: 'parentOrChild',
-      path: (f) => `/children/${x(f)}/today`,
-    },
-    {
-      name: 'POST /children/:childId/today/complete',
-      method: 'POST',
-      auth: 'child',
-      path: (f) => `/children/${x(f)}/today/complete`,
-    },
-  ],
-  { prepare },
-);
-
-describeSecurity<Extra>(
-  'progress',
-  [
-    {
-      name: 'GET /children/:childId',
-      method: 'GET',
-      auth: 'parentOrChild',
-      path: (f) => `/children/${x(f)}`,
-    },
-    {
-      name: 'GET /children/:childId/topics/:topicId',
-      method: 'GET',
-      auth: 'parentOrChild',
-      path: (f, e) => `/children/${x(f)}/topics/${e.topicId}`,
-    },
-  ],
-  { prepare },
-);
-
-describeSecurity<Extra>('streaks', [
-  {
-    name: 'GET /children/:childId',
-    method: 'GET',
-    auth: 'parentOrChild',
-    path: (f) => `/children/${x(f)}`,
+// What the learning routes need to name family A's resources and to be valid otherwise.
+const learning: RouteTableOptions<Extra> = {
+  prepare,
+  params: (f, e) => ({
+    childId: f.familyA.childX.id,
+    conversationId: e.conversationId,
+    topicId: e.topicId,
+    alertId: e.alertId,
+  }),
+  queries: { 'GET /': 'ageGroup=wonder_cubs' },
+  bodies: {
+    'POST /children/:childId': (_f: SecurityFixture, e: Extra) => ({
+      type: 'exploration',
+      topicId: e.topicId,
+    }),
+    'POST /children/:childId/:conversationId/messages': { choiceIndex: 0 },
+    'POST /children/:childId/cosmetics': { itemId: 'hat_wizard' },
+    'PUT /children/:childId/opt-in': { optIn: true },
   },
-]);
+  overrides: {
+    // The alert is family A's parent's, not a child's.
+    'POST /alerts/:alertId/read': { childScoped: false },
+  },
+};
 
-describeSecurity<Extra>('rewards', [
-  { name: 'GET /catalogue', method: 'GET', auth: 'public', path: () => '/catalogue' },
-  {
-    name: 'GET /children/:childId',
-    method: 'GET',
-    auth: 'parentOrChild',
-    path: (f) => `/children/${x(f)}`,
-  },
-  {
-    name: 'POST /children/:childId/cosmetics',
-    method: 'POST',
-    auth: 'parentOrChild',
-    path: (f) => `/children/${x(f)}/cosmetics`,
-    body: { itemId: 'hat_wizard' },
-  },
-]);
+const tables = {
+  topics: routesOf(topics),
+  conversations: routesOf(conversations),
+  'brain-sparks': routesOf(brainSparks),
+  progress: routesOf(progress),
+  streaks: routesOf(streaks),
+  rewards: routesOf(rewards),
+  dashboard: routesOf(dashboard),
+  leaderboard: routesOf(leaderboard),
+};
+for (const [name, routes] of Object.entries(tables)) describeRouteTable(name, routes, learning);
 
-describeSecurity<Extra>(
-  'dashboard',
-  [
-    {
-      name: 'GET /children/:childId',
-      method: 'GET',
-      auth: 'parent',
-      path: (f) => `/children/${x(f)}`,
-    },
-    {
-      name: 'GET /children/:childId/activity',
-      method: 'GET',
-      auth: 'parent',
-      path: (f) => `/children/${x(f)}/activity`,
-    },
-    {
-      name: 'GET /children/:childId/cognitive-metrics',
-      method: 'GET',
-      auth: 'parent',
-      path: (f) => `/children/${x(f)}/cognitive-metrics`,
-    },
-    {
-      name: 'GET /children/:childId/flags',
-      method: 'GET',
-      auth: 'parent',
-      path: (f) => `/children/${x(f)}/flags`,
-    },
-    {
-      name: 'GET /alerts',
-      method: 'GET',
-      auth: 'parent',
-      path: () => '/alerts',
-      ownsResource: false,
-    },
-    {
-      name: 'POST /alerts/:alertId/read',
-      method: 'POST',
-      auth: 'parent',
-      path: (_f, e) => `/alerts/${e.alertId}/read`,
-      childScoped: false,
-    },
-  ],
-  { prepare },
-);
-
-describeSecurity<Extra>('leaderboard', [
-  {
-    name: 'GET /children/:childId',
-    method: 'GET',
-    auth: 'parentOrChild',
-    path: (f) => `/children/${x(f)}`,
-  },
-  {
-    name: 'PUT /children/:childId/opt-in',
-    method: 'PUT',
-    auth: 'parent',
-    path: (f) => `/children/${x(f)}/opt-in`,
-    body: { optIn: true },
-  },
-]);
+describe('the route tables', () => {
+  it('every route naming a child declares it, so the runtime resolves the learner', () => {
+    const undeclared = Object.entries(tables).flatMap(([name, routes]) =>
+      routes
+        .filter((r) => r.paramNames.includes('childId') && r.learner !== 'childId')
+        .map((r) => `${name}: ${r.method} ${r.path}`),
+    );
+    expect(undeclared).toEqual([]);
+  });
+});
