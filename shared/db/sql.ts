@@ -1,5 +1,5 @@
-// TEMP stub of the lead's foundation (issue 10 brief); main's version wins at merge.
-// NOTE: '@prisma/client-runtime-utils' (as the brief says) gives a second copy of the Sql class
-// under ESM: Prisma's $queryRaw then takes a nested fragment for a parameter ("syntax error at
-// or near $N"). The fragments must come from the runtime the generated client uses.
+// SQL fragments for the Prisma client's tagged templates: `db.$queryRaw\`... ${fragment} ...\``
+// nests a fragment built here instead of binding it as a parameter. They must come from the
+// runtime the client itself uses: the same-looking classes in @prisma/client-runtime-utils are
+// a different copy, and the client would bind such a fragment as a value.
 export { empty, join, raw, Sql, sqltag as sql } from '@prisma/client/runtime/client';

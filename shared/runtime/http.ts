@@ -10,10 +10,9 @@ import { verifyAccessToken } from '../auth/access-token.ts';
 import type { AuthMode, Principal } from '../auth/principal.ts';
 import { ensureSessionChecked, runWithPrincipal, sessionEndedError } from '../auth/session.ts';
 import { config, loadConfigAtStart } from '../config.ts';
-import { getPool } from '../db/client.ts';
+import { getDb } from '../db/client.ts';
 import { isUnavailable, reportUnavailable, unavailableError } from '../db/resilience.ts';
 import { AppError, type FieldError, isAppError, titleFor } from '../errors.ts';
-import { resolveLearner } from '../learning/access.ts';
 import type { Learner } from '../learning/learner.ts';
 import { errorFields, type Logger, logger } from '../log.ts';
 import { installMalformedBodyHandler, MAX_BODY_BYTES } from './body-errors.ts';
@@ -23,15 +22,21 @@ export { MAX_BODY_BYTES };
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type AnySchema = z.ZodType;
 
-export interface RouteContext<B, Q, P, A extends AuthMode, L = undefined> {
+export interface RouteContext<
+  B,
+  Q,
+  P,
+  A extends AuthMode,
+  L extends string | undefined = undefined,
+> {
   body: B;
-  /** The learner a route with `learner: '<param>'` acts on, resolved once by the runtime. */
-  learner: L;
-  /** The request's clock. */
-  now: Date;
   query: Q;
   params: P;
   principal: A extends 'public' ? Principal | null : Principal;
+  /** The child the route acts on, resolved once by the runtime (routes declaring `learner`). */
+  learner: L extends string ? Learner : undefined;
+  /** The request's clock reading: every rule of one request sees the same instant. */
+  now: Date;
   requestId: string;
   log: Logger;
   ip: string | undefined;
@@ -53,11 +58,15 @@ export interface RouteDefinition<
   L extends string | undefined = undefined,
 > {
   method: Method;
-  /** The path param naming the child the route acts on: the runtime resolves the learner. */
-  learner?: L;
   /** Path relative to the function, e.g. `/children/:childId/session`. */
   path: string;
   auth: A;
+  /**
+   * The path parameter naming the child this route acts on. The runtime canonicalises it,
+   * checks that the caller may act for that child (ownership, consents, a child session's
+   * limits) and hands the handler `learner`; services take that, never a bare id.
+   */
+  learner?: L;
   body?: BS;
   query?: QS;
   params?: PS;
@@ -67,7 +76,7 @@ export interface RouteDefinition<
       QS extends AnySchema ? z.output<QS> : Record<string, never>,
       PS extends AnySchema ? z.output<PS> : Record<string, string>,
       A,
-      L extends string ? Learner : undefined
+      L
     >,
   ) => Promise<RouteResult | unknown>;
 }
@@ -93,6 +102,12 @@ export function route<
   PS extends AnySchema | undefined = undefined,
   L extends string | undefined = undefined,
 >(def: RouteDefinition<BS, QS, PS, A, L>): Route {
+  if (def.learner !== undefined && !def.path.includes(`:${def.learner}`)) {
+    throw new Error(`Route ${def.method} ${def.path}: learner names no path parameter`);
+  }
+  if (def.learner !== undefined && def.auth === 'public') {
+    throw new Error(`Route ${def.method} ${def.path}: a learner route needs a caller`);
+  }
   const paramNames: string[] = [];
   const source = def.path
     .replace(/\/+$/, '')
@@ -109,7 +124,7 @@ export function route<
     method: def.method,
     path: def.path,
     auth: def.auth,
-    ...(def.learner ? { learner: def.learner } : {}),
+    ...(def.learner !== undefined ? { learner: def.learner } : {}),
     pattern: new RegExp(`^${source}/?$`),
     paramNames,
     ...(def.body ? { body: def.body } : {}),
@@ -277,6 +292,17 @@ function clientIp(req: Request): string | undefined {
   return last || req.socket.remoteAddress || undefined;
 }
 
+/**
+ * Resolves a learner route's child. Loaded on first use: functions without learner routes
+ * (auth, parents) never import the learning services.
+ */
+async function resolveLearnerFor(principal: Principal, childId: unknown, now: Date) {
+  // The params schema canonicalised it (idSchema); anything else is a route-table bug.
+  if (typeof childId !== 'string') throw new Error('learner parameter missing after validation');
+  const { resolveLearner } = await import('../learning/access.ts');
+  return resolveLearner(principal, childId, now);
+}
+
 export type HttpHandler = (req: Request, res: Response) => Promise<void>;
 
 export function createHttpHandler(name: string, routes: readonly Route[]): HttpHandler {
@@ -336,18 +362,18 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
       const now = new Date();
       const result = await runWithPrincipal(principal, async () => {
         const learner =
-          matched.learner && principal
-            ? await resolveLearner(
+          matched.learner !== undefined && principal
+            ? await resolveLearnerFor(
                 principal,
-                String((inputs.params as Record<string, unknown>)[matched.learner]),
+                (inputs.params as Record<string, unknown>)[matched.learner],
                 now,
               )
             : undefined;
         const value = await matched.handler({
           ...inputs,
+          principal,
           learner,
           now,
-          principal,
           requestId,
           log,
           ip: clientIp(req),
@@ -356,7 +382,7 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
         });
         // A route whose statements did not carry the session check runs it now, before
         // anything leaves (such routes only read: every write runs in a checked transaction).
-        if (principal) await ensureSessionChecked(await getPool());
+        if (principal) await ensureSessionChecked(await getDb());
         return value;
       });
       const response = isRouteResult(result) ? result : { status: 200, body: result };
@@ -396,14 +422,18 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
 }
 
 /** Builds the handler and registers it with the Functions Framework under `name`. */
-export function defineHttpFunction(
-  name: string,
-  routes: readonly Route[],
-): HttpHandler & { routes: readonly Route[] } {
+export function defineHttpFunction(name: string, routes: readonly Route[]): HttpHandler {
   // At module load, i.e. the cold start: a bad configuration stops the instance here.
   loadConfigAtStart('http');
   installMalformedBodyHandler();
   const handler = createHttpHandler(name, routes);
+  routeTables.set(name, routes);
   ff.http(name, handler);
-  return Object.assign(handler, { routes });
+  return handler;
 }
+
+/**
+ * Every HTTP function's routes by function name, as registered in this process: the route
+ * table the security suite and the API document read, so no route can skip them.
+ */
+export const routeTables = new Map<string, readonly Route[]>();
