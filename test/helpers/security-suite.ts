@@ -3,8 +3,8 @@
 // `await setupAccountsTest()` or your own createTestDatabase + useDatabasePool + a call to
 // `configureTestEnvironment()` BEFORE any token is issued):
 //
-//   import { routes } from '../../functions/children/index.ts';
-//   describeRouteTable('children', routes, {
+//   import '../../functions/children/index.ts';
+//   describeRouteTable('children', routesOf('children'), {
 //     params: (f) => ({ childId: f.familyA.childX.id }),
 //     bodies: { 'PATCH /:childId': { name: 'Zed' }, 'POST /': { name: 'Ann', birthDate: '2017-03-04' } },
 //   });
@@ -28,7 +28,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { ChildView } from '../../shared/accounts/children.ts';
 import { INVALID_ACCESS_TOKEN_DETAIL } from '../../shared/auth/access-token.ts';
 import { config } from '../../shared/config.ts';
-import type { Route } from '../../shared/runtime/http.ts';
+import { type Route, routeTables } from '../../shared/runtime/http.ts';
 import {
   childToken,
   configureTestEnvironment,
@@ -370,9 +370,9 @@ export function describeRouteTable<E = undefined>(
   });
 }
 
-/** A function module's route table: its `routes` export (or the one its handler keeps). */
-export function routesOf(mod: { routes?: readonly Route[]; handler?: unknown }): readonly Route[] {
-  const routes = mod.routes ?? (mod.handler as { routes?: readonly Route[] } | undefined)?.routes;
-  if (!routes) throw new Error('security suite: the function module exports no route table');
+/** A function's route table as its module registered it (import the module first). */
+export function routesOf(functionName: string): readonly Route[] {
+  const routes = routeTables.get(functionName);
+  if (!routes) throw new Error(`security suite: no route table for ${functionName} (import it)`);
   return routes;
 }

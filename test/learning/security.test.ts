@@ -1,16 +1,18 @@
 // The shared security suite over every learning-loop route: the real route tables the
 // functions export, so a route added to a function is tested without anyone listing it here.
+import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import * as brainSparks from '../../functions/brain-sparks/index.ts';
-import * as conversations from '../../functions/conversations/index.ts';
-import * as dashboard from '../../functions/dashboard/index.ts';
-import * as leaderboard from '../../functions/leaderboard/index.ts';
-import * as progress from '../../functions/progress/index.ts';
-import * as rewards from '../../functions/rewards/index.ts';
-import * as streaks from '../../functions/streaks/index.ts';
-import * as topics from '../../functions/topics/index.ts';
+import '../../functions/brain-sparks/index.ts';
+import '../../functions/conversations/index.ts';
+import '../../functions/dashboard/index.ts';
+import '../../functions/leaderboard/index.ts';
+import '../../functions/progress/index.ts';
+import '../../functions/rewards/index.ts';
+import '../../functions/streaks/index.ts';
+import '../../functions/topics/index.ts';
 import { startConversation } from '../../shared/learning/conversations.ts';
 import { loadLearner } from '../../shared/learning/learner.ts';
+import { httpFunctions } from '../../shared/registry.ts';
 import { teardownAccountsTest } from '../helpers/factories.ts';
 import {
   describeRouteTable,
@@ -70,16 +72,18 @@ const learning: RouteTableOptions<Extra> = {
   },
 };
 
-const tables = {
-  topics: routesOf(topics),
-  conversations: routesOf(conversations),
-  'brain-sparks': routesOf(brainSparks),
-  progress: routesOf(progress),
-  streaks: routesOf(streaks),
-  rewards: routesOf(rewards),
-  dashboard: routesOf(dashboard),
-  leaderboard: routesOf(leaderboard),
-};
+const tables = Object.fromEntries(
+  [
+    'topics',
+    'conversations',
+    'brain-sparks',
+    'progress',
+    'streaks',
+    'rewards',
+    'dashboard',
+    'leaderboard',
+  ].map((name) => [name, routesOf(name)]),
+);
 for (const [name, routes] of Object.entries(tables)) describeRouteTable(name, routes, learning);
 
 describe('the route tables', () => {
@@ -90,5 +94,18 @@ describe('the route tables', () => {
         .map((r) => `${name}: ${r.method} ${r.path}`),
     );
     expect(undeclared).toEqual([]);
+  });
+});
+
+describe('the security suites', () => {
+  it('cover the route table of every HTTP function in the registry', () => {
+    const suites = readdirSync('test', { recursive: true, encoding: 'utf8' })
+      .filter((f) => /security[^/]*\.test\.ts$/.test(f))
+      .map((f) => readFileSync(`test/${f}`, 'utf8'))
+      .join('\n');
+    const covered = (name: string) =>
+      suites.includes(`routesOf('${name}')`) || suites.includes(`'${name}',`);
+    const missing = httpFunctions.filter((f) => !covered(f.name)).map((f) => f.name);
+    expect(missing).toEqual([]);
   });
 });
