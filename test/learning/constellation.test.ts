@@ -117,6 +117,29 @@ describe('unlocking', () => {
     expect(roots.rows[0].n).toBeGreaterThan(10); // topics without prerequisites, recorded at first sight
   });
 
+  it('records the roots once when parallel first reads race, without a transaction', async () => {
+    const { learner, childId } = await createLearner(db.pool);
+    const at = new Date('2026-11-25T09:00:00Z');
+    const reads = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => constellationFor(learner, new Date(at.getTime() + i))),
+    );
+    const { rows } = await db.pool.query<{ unlocks: number; recorded: number; moments: number }>(
+      `SELECT (SELECT COUNT(*)::int FROM rewards WHERE child_id = $1 AND reward_type = 'unlock') AS unlocks,
+              (SELECT COUNT(*)::int FROM progress WHERE child_id = $1 AND unlocked_at IS NOT NULL) AS recorded,
+              (SELECT COUNT(DISTINCT reward_id)::int FROM rewards WHERE child_id = $1 AND reward_type = 'unlock') AS moments`,
+      [childId],
+    );
+    const roots = reads[0]?.topics.filter((t) => t.unlocked).length ?? 0;
+    expect(roots).toBeGreaterThan(10);
+    expect(rows[0]).toEqual({ unlocks: roots, recorded: roots, moments: roots });
+    // A later read shows the moment that was recorded, whichever read won.
+    const later = await constellationFor(learner, new Date('2026-11-26T00:00:00Z'));
+    for (const t of later.topics.filter((x) => x.unlocked)) {
+      expect(Date.parse(t.unlockedAt ?? '')).toBeGreaterThanOrEqual(at.getTime());
+      expect(Date.parse(t.unlockedAt ?? '')).toBeLessThan(at.getTime() + 6);
+    }
+  });
+
   it('unlocks in the message transaction the moment the depth is reached', async () => {
     const now = new Date('2026-11-25T15:00:00Z');
     await ensurePartitions(db.pool, now);

@@ -132,6 +132,54 @@ describe('limits on child routes', () => {
   });
 });
 
+describe('learner resolution (one statement per request)', () => {
+  it('answers a parent 403 consent_required with pendingDeletion after a coppa revocation, and its child session 401', async () => {
+    const family = await createLearner(db.pool);
+    await revokeConsent(family.parent.id, 'coppa', { ip: undefined, userAgent: undefined });
+    const parent = await request(getTestServer('streaks'))
+      .get(`/children/${family.childId}`)
+      .set(bearer(family.parent.accessToken));
+    expect(parent.status).toBe(403);
+    expect(parent.body.code).toBe('consent_required');
+    expect(parent.body.missingConsents).toEqual([{ type: 'coppa', version: expect.any(String) }]);
+    expect(
+      Date.parse(parent.body.pendingDeletion.deleteAfter) -
+        Date.parse(parent.body.pendingDeletion.deletedAt),
+    ).toBe(30 * 24 * 3600 * 1000);
+    const child = await request(getTestServer('topics'))
+      .get(`/children/${family.childId}/constellation`)
+      .set(bearer(family.childToken));
+    expect(child.status).toBe(401);
+    expect(child.body.code).toBe('invalid_token');
+  });
+
+  it('answers 404 for a child the parent deleted while consent is live, and for an unknown id', async () => {
+    const family = await createLearner(db.pool);
+    await db.pool.query('UPDATE children SET deleted_at = NOW() WHERE id = $1', [family.childId]);
+    for (const id of [family.childId, '00000000-0000-4000-8000-000000000000']) {
+      const res = await request(getTestServer('rewards'))
+        .get(`/children/${id}`)
+        .set(bearer(family.parent.accessToken));
+      expect(res.status).toBe(404);
+      expect(res.body.code).toBe('not_found');
+    }
+  });
+
+  it('ends a revoked sign-in with 401 whether or not the child id exists', async () => {
+    const family = await createLearner(db.pool);
+    await db.pool.query('UPDATE refresh_tokens SET revoked_at = NOW() WHERE parent_id = $1', [
+      family.parent.id,
+    ]);
+    for (const id of [family.childId, '00000000-0000-4000-8000-000000000000']) {
+      const res = await request(getTestServer('streaks'))
+        .get(`/children/${id}`)
+        .set(bearer(family.parent.accessToken));
+      expect(res.status).toBe(401);
+      expect(res.body.code).toBe('invalid_token');
+    }
+  });
+});
+
 describe('brain sparks', () => {
   it('serves each family the spark of its own local date', async () => {
     const east = await createLearner(db.pool, { timezone: 'Pacific/Kiritimati' });
