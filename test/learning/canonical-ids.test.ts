@@ -7,12 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../functions/children/index.ts';
 import '../../functions/rewards/index.ts';
 import '../../functions/streaks/index.ts';
-import { withChildLock } from '../../shared/learning/db.ts';
-import { grantStars } from '../../shared/learning/rewards.ts';
 import { idSchema } from '../../shared/runtime/ids.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { createFamily, teardownAccountsTest } from '../helpers/factories.ts';
-import { createLearner, setupLearningTest } from './helpers.ts';
+import { createLearner, grantTestStars, setupLearningTest } from './helpers.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -79,9 +77,7 @@ describe('the PIN lockout', () => {
 describe('a parallel purchase race', () => {
   it('takes one per-child lock whatever the spelling: never overspends, never buys twice', async () => {
     const family = await createLearner(db.pool);
-    await withChildLock(family.childId, 'test', (tx) =>
-      grantStars(tx, family.childId, 'test', 16, { type: 'test' }, new Date()),
-    );
+    await grantTestStars(db.pool, family.childId, 16);
     // glasses_star costs 15: with 16 stars exactly one purchase can succeed.
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>

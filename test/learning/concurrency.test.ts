@@ -9,12 +9,17 @@ import { withChildLock } from '../../shared/learning/db.ts';
 import {
   awardMilestoneBadges,
   getRewards,
-  grantStars,
   purchaseCosmetic,
 } from '../../shared/learning/rewards.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { teardownAccountsTest } from '../helpers/factories.ts';
-import { createLearner, setupLearningTest, streakRow, topicIdOf } from './helpers.ts';
+import {
+  createLearner,
+  grantTestStars,
+  setupLearningTest,
+  streakRow,
+  topicIdOf,
+} from './helpers.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -192,9 +197,7 @@ describe('badges', () => {
 describe('stars', () => {
   it('never go below zero under concurrent purchases', async () => {
     const family = await createLearner(db.pool);
-    await withChildLock(family.childId, 'test', (tx) =>
-      grantStars(tx, family.childId, 'test', 45, { type: 'test' }, new Date()),
-    );
+    await grantTestStars(db.pool, family.childId, 45);
     // 45 stars; items cost 15-40: many combinations would overspend if checks raced.
     const items = [
       'hat_astronaut',

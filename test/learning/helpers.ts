@@ -110,3 +110,12 @@ export async function streakRow(pool: pg.Pool, childId: string) {
   );
   return rows[0];
 }
+
+/** Stars for a test to spend (a 'star' reward row, as the server grants them). */
+export async function grantTestStars(pool: pg.Pool, childId: string, stars: number): Promise<void> {
+  await pool.query(
+    `INSERT INTO rewards (child_id, reward_type, reward_id, star_value, trigger_type)
+     VALUES ($1, 'star', 'test', $2, 'test')`,
+    [childId, stars],
+  );
+}

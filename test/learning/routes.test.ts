@@ -13,11 +13,9 @@ import '../../functions/topics/index.ts';
 import { revokeConsent } from '../../shared/accounts/consents.ts';
 import { resetConfigForTests } from '../../shared/config.ts';
 import { localDate, zonedInstant } from '../../shared/learning/clock.ts';
-import { withChildLock } from '../../shared/learning/db.ts';
-import { grantStars } from '../../shared/learning/rewards.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { teardownAccountsTest } from '../helpers/factories.ts';
-import { createLearner, setupLearningTest, topicIdOf } from './helpers.ts';
+import { createLearner, grantTestStars, setupLearningTest, topicIdOf } from './helpers.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -297,9 +295,7 @@ describe('leaderboard', () => {
 describe('rewards route', () => {
   it('buys a cosmetic with stars and refuses a second copy', async () => {
     const family = await createLearner(db.pool);
-    await withChildLock(family.childId, 'test', (tx) =>
-      grantStars(tx, family.childId, 'test', 20, { type: 'test' }, new Date()),
-    );
+    await grantTestStars(db.pool, family.childId, 20);
     const buy = () =>
       request(getTestServer('rewards'))
         .post(`/children/${family.childId}/cosmetics`)
