@@ -1,7 +1,7 @@
 // Availability by age group, unlocking at exactly prerequisite_depth, and unlocked_at recorded
 // once, at the moment it becomes true, with an 'unlock' reward.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { constellationFor, isUnlocked, syncUnlocks } from '../../shared/learning/constellation.ts';
+import { constellationFor, isUnlocked } from '../../shared/learning/constellation.ts';
 import { postMessage, startConversation } from '../../shared/learning/conversations.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { teardownAccountsTest } from '../helpers/factories.ts';
