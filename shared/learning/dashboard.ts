@@ -4,8 +4,8 @@ import { getDb } from '../db/client.ts';
 import { AppError } from '../errors.ts';
 import { addDays, daysBetween, localDate } from './clock.ts';
 import type { Learner } from './learner.ts';
-import { streakState } from './progress.ts';
-import { getRewards } from './rewards.ts';
+import { type StreakColumn, streakColumn, streakOf } from './progress.ts';
+import { type RewardsColumns, rewardsColumns, rewardsOf } from './rewards.ts';
 import { streakAsOf } from './streaks.ts';
 
 export const MAX_RANGE_DAYS = 366;
@@ -154,26 +154,33 @@ export async function markAlertRead(parentId: string, alertId: string, now: Date
   return { id: row.id, readAt: row.read_at.toISOString() };
 }
 
+/** The parent's overview of one child in one read. */
 export async function overview(learner: Learner, now: Date) {
   const db = await getDb();
   const today = localDate(learner.timezone, now);
-  const [state, rewards, unreadAlerts, recent] = await Promise.all([
-    streakState(learner),
-    getRewards(learner),
-    db.parentAlert.count({ where: { childId: learner.childId, readAt: null } }),
-    db.conversation.findMany({
-      where: { childId: learner.childId },
-      orderBy: { startedAt: 'desc' },
-      take: 5,
-      select: {
-        id: true,
-        conversationType: true,
-        summary: true,
-        startedAt: true,
-        depthReached: true,
-      },
-    }),
-  ]);
+  const [read] = await db.$queryRaw<
+    Array<
+      StreakColumn &
+        RewardsColumns & {
+          unread: number;
+          recent: Array<{
+            id: string;
+            conversation_type: string;
+            summary: string | null;
+            started_at: string;
+            depth_reached: number;
+          }> | null;
+        }
+    >
+  >`
+    SELECT ${streakColumn(learner.childId)}, ${rewardsColumns(learner.childId)},
+           (SELECT COUNT(*)::int FROM parent_alerts
+             WHERE child_id = ${learner.childId}::uuid AND read_at IS NULL) AS unread,
+           (SELECT json_agg(c ORDER BY c.started_at DESC)
+              FROM (SELECT id, conversation_type, summary, started_at, depth_reached FROM conversations
+                     WHERE child_id = ${learner.childId}::uuid ORDER BY started_at DESC LIMIT 5) c) AS recent`;
+  const state = streakOf(read ?? { streak: null });
+  const rewards = rewardsOf(read ?? { reward_stars: 0, reward_rows: [] });
   const streak = streakAsOf(state, today);
   return {
     childId: learner.childId,
@@ -186,13 +193,13 @@ export async function overview(learner: Learner, now: Date) {
     },
     stars: rewards.stars,
     badges: rewards.badges,
-    unreadAlerts,
-    recentConversations: recent.map((c) => ({
+    unreadAlerts: read?.unread ?? 0,
+    recentConversations: (read?.recent ?? []).map((c) => ({
       id: c.id,
-      type: c.conversationType,
+      type: c.conversation_type,
       summary: c.summary,
-      startedAt: c.startedAt.toISOString(),
-      depthReached: c.depthReached,
+      startedAt: new Date(c.started_at).toISOString(),
+      depthReached: c.depth_reached,
     })),
   };
 }

@@ -1,6 +1,6 @@
 // Read models for a child's progress per topic and streak.
 import { getDb } from '../db/client.ts';
-import { empty, sql } from '../db/sql.ts';
+import { empty, type Sql, sql } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import { localDate } from './clock.ts';
 import type { Learner } from './learner.ts';
@@ -70,30 +70,42 @@ export async function topicProgress(learner: Learner, topicId: string) {
   return toView(row);
 }
 
-/** The child's streak row as the streak rules see it (one read; a child without one has 0). */
+/** Select-list item: the child's streak row as JSON, to map with `streakOf`. */
+export function streakColumn(childId: string): Sql {
+  return sql`
+    (SELECT json_build_object('current', current_streak, 'longest', longest_streak,
+              'last', to_char(last_activity_date, 'YYYY-MM-DD'), 'freezes', streak_freezes_available,
+              'history', streak_history)
+       FROM streaks WHERE child_id = ${childId}::uuid) AS streak`;
+}
+
+export interface StreakColumn {
+  streak: {
+    current: number;
+    longest: number;
+    last: string | null;
+    freezes: number;
+    history: StreakHistoryEntry[] | null;
+  } | null;
+}
+
+/** The streak as the streak rules see it (a child without a streak row has 0). */
+export function streakOf(read: StreakColumn): StreakState {
+  const s = read.streak;
+  if (!s) return { current: 0, longest: 0, lastActivityDate: null, freezes: 0, history: [] };
+  return {
+    current: s.current,
+    longest: s.longest,
+    lastActivityDate: s.last,
+    freezes: s.freezes,
+    history: Array.isArray(s.history) ? s.history : [],
+  };
+}
+
 export async function streakState(learner: Pick<Learner, 'childId'>): Promise<StreakState> {
   const db = await getDb();
-  const row = await db.streak.findUnique({
-    where: { childId: learner.childId },
-    select: {
-      currentStreak: true,
-      longestStreak: true,
-      lastActivityDate: true,
-      streakFreezesAvailable: true,
-      streakHistory: true,
-    },
-  });
-  if (!row) return { current: 0, longest: 0, lastActivityDate: null, freezes: 0, history: [] };
-  return {
-    current: row.currentStreak,
-    longest: row.longestStreak,
-    // A DATE arrives as UTC midnight: its calendar day is the UTC one.
-    lastActivityDate: row.lastActivityDate?.toISOString().slice(0, 10) ?? null,
-    freezes: row.streakFreezesAvailable,
-    history: Array.isArray(row.streakHistory)
-      ? (row.streakHistory as unknown as StreakHistoryEntry[])
-      : [],
-  };
+  const [read] = await db.$queryRaw<StreakColumn[]>`SELECT ${streakColumn(learner.childId)}`;
+  return streakOf(read ?? { streak: null });
 }
 
 export async function streakView(learner: Learner, now: Date) {

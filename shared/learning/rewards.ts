@@ -2,6 +2,7 @@
 // star_value), badges (earned once, enforced by the partial unique index), freezes, unlocks and
 // cosmetics (bought with stars: negative star_value). The balance is the sum of star_value.
 import { getDb } from '../db/client.ts';
+import { type Sql, sql } from '../db/sql.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
 import type { Queryable } from './db.ts';
@@ -218,21 +219,23 @@ export interface RewardsView {
   unlocks: number;
 }
 
-/** Badges, freezes, cosmetics, unlocks and the star balance in one read. */
-export async function getRewards(learner: Pick<Learner, 'childId'>): Promise<RewardsView> {
-  const db = await getDb();
-  const [read] = await db.$queryRaw<
-    Array<{
-      stars: number;
-      rows: Array<{ reward_type: string; reward_id: string; earned_at: string }> | null;
-    }>
-  >`
-    SELECT COALESCE(SUM(star_value), 0)::int AS stars,
-           json_agg(json_build_object('reward_type', reward_type, 'reward_id', reward_id,
-                                      'earned_at', earned_at) ORDER BY earned_at, id)
-             FILTER (WHERE reward_type IN ('badge', 'freeze', 'cosmetic', 'unlock')) AS rows
-      FROM rewards WHERE child_id = ${learner.childId}::uuid`;
-  const rows = read?.rows ?? [];
+/** Select-list items: the star balance and the non-star rewards, to map with `rewardsOf`. */
+export function rewardsColumns(childId: string): Sql {
+  return sql`
+    (SELECT COALESCE(SUM(star_value), 0)::int FROM rewards WHERE child_id = ${childId}::uuid) AS reward_stars,
+    (SELECT json_agg(json_build_object('reward_type', reward_type, 'reward_id', reward_id,
+                                       'earned_at', earned_at) ORDER BY earned_at, id)
+       FROM rewards WHERE child_id = ${childId}::uuid
+        AND reward_type IN ('badge', 'freeze', 'cosmetic', 'unlock')) AS reward_rows`;
+}
+
+export interface RewardsColumns {
+  reward_stars: number;
+  reward_rows: Array<{ reward_type: string; reward_id: string; earned_at: string }> | null;
+}
+
+export function rewardsOf(read: RewardsColumns): RewardsView {
+  const rows = read.reward_rows ?? [];
   const at = (r: { earned_at: string }) => new Date(r.earned_at).toISOString();
   const badges = rows.flatMap((r) => {
     const def = r.reward_type === 'badge' ? BADGES.find((b) => b.id === r.reward_id) : undefined;
@@ -244,12 +247,19 @@ export async function getRewards(learner: Pick<Learner, 'childId'>): Promise<Rew
     return def ? [{ ...def, boughtAt: at(r) }] : [];
   });
   return {
-    stars: read?.stars ?? 0,
+    stars: read.reward_stars,
     badges,
     freezesEarned: rows.filter((r) => r.reward_type === 'freeze').length,
     cosmetics,
     unlocks: rows.filter((r) => r.reward_type === 'unlock').length,
   };
+}
+
+/** Badges, freezes, cosmetics, unlocks and the star balance in one read. */
+export async function getRewards(learner: Pick<Learner, 'childId'>): Promise<RewardsView> {
+  const db = await getDb();
+  const [read] = await db.$queryRaw<RewardsColumns[]>`SELECT ${rewardsColumns(learner.childId)}`;
+  return rewardsOf(read ?? { reward_stars: 0, reward_rows: [] });
 }
 
 /**
