@@ -1,7 +1,7 @@
 // Throughput of three hot requests against a baseline that sends the same SQL with plain `pg`,
 // in the same run (issue 10). Not a timed test: a measurement to read, with the machine.
 //
-//   npm run bench [-- --families 40 --concurrency 20 --seconds 3 --rounds 5 --pool 2]
+//   npm run bench [-- --families 40 --concurrency 20 --seconds 2 --rounds 8 --pool 2]
 //
 // - The project: the real HTTP functions (topics, streaks, conversations) in process under the
 //   Functions Framework, behind one local node:http front (like scripts/bench-requests.ts), on a
@@ -240,7 +240,9 @@ function machine(): string[] {
   try {
     const head = execSync('git rev-parse --short HEAD', { cwd: root }).toString().trim();
     const branch = execSync('git rev-parse --abbrev-ref HEAD', { cwd: root }).toString().trim();
-    const dirty = execSync('git status --porcelain', { cwd: root }).toString().trim() !== '';
+    const dirty =
+      execSync("git status --porcelain -- . ':!node_modules'", { cwd: root }).toString().trim() !==
+      '';
     commit = `${head} (${branch}${dirty ? ', uncommitted changes' : ''})`;
   } catch {
     // not a git checkout
@@ -260,8 +262,8 @@ const loadavg = () =>
 async function main(): Promise<void> {
   const families = flag('families', 40);
   const concurrency = flag('concurrency', 20);
-  const seconds = flag('seconds', 3);
-  const rounds = flag('rounds', 5);
+  const seconds = flag('seconds', 2);
+  const rounds = flag('rounds', 8);
   const poolMax = flag('pool', 2);
   const startedAt = new Date();
   const loadBefore = loadavg();
