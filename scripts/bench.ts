@@ -19,8 +19,11 @@
 // - Load: a separate process (fork) with node:http and a keep-alive Agent, a fixed number of
 //   requests in flight (each worker owns its own families, so no two in-flight requests touch
 //   one child), rounds of --seconds interleaved project, baseline, project, ... after a
-//   warm-up round of each. CPU is process.cpuUsage() of the server process (load generator
-//   excluded); round trips are pg Client#query calls during the round per completed request.
+//   warm-up round of each. Process CPU is process.cpuUsage() of the server process (load
+//   generator excluded); PostgreSQL CPU is its backends' on the bench database, from /proc
+//   (same machine); round trips are pg Client#query calls during the round per request.
+//   On a shared machine req/s and latencies move with other work: read the per-round figures
+//   and the median of round-pair ratios; CPU per request is the steadier measure.
 import { execSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -216,6 +219,7 @@ interface Side {
   elapsedMs: number;
   latencies: number[];
   cpuUs: number;
+  dbCpuMs: number;
   statements: number;
   perRound: number[];
   firstError?: string;
@@ -310,8 +314,9 @@ async function main(): Promise<void> {
     this: object,
     ...args: unknown[]
   ) {
+    if (this === setup) return originalQuery.apply(this, args);
     statementCount++;
-    if (!capture || this === setup) return originalQuery.apply(this, args);
+    if (!capture) return originalQuery.apply(this, args);
     const first = args[0] as string | { text?: string; values?: unknown[] };
     let id = capture.ids.get(this);
     if (id === undefined) {
@@ -607,7 +612,25 @@ async function main(): Promise<void> {
       basePerWorker.filter((l) => l.length > 0),
     );
   }
-  await setup.end();
+
+  // PostgreSQL's own CPU: the backends serving the bench database, read from /proc (the server
+  // runs on this machine). Asked on the setup connection, which the counter leaves out.
+  const backendCpuMs = async (): Promise<number> => {
+    const { rows } = await setup.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+    );
+    let ticks = 0;
+    for (const { pid } of rows) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        ticks += Number(fields[11]) + Number(fields[12]);
+      } catch {
+        // a backend that ended meanwhile
+      }
+    }
+    return ticks * 10; // USER_HZ is 100 on Linux
+  };
 
   // The load generator, in its own process.
   const child = fork(fileURLToPath(import.meta.url), ['--loadgen'], {
@@ -623,8 +646,9 @@ async function main(): Promise<void> {
   async function round(
     targets: Target[][],
     durationMs: number,
-  ): Promise<{ r: RoundResult; cpuUs: number; statements: number }> {
+  ): Promise<{ r: RoundResult; cpuUs: number; dbCpuMs: number; statements: number }> {
     const statementsBefore = statementCount;
+    const dbBefore = await backendCpuMs();
     const cpu = process.cpuUsage();
     const reply = nextMessage();
     const order: RoundOrder = {
@@ -636,7 +660,9 @@ async function main(): Promise<void> {
     child.send(order);
     const r = (await reply) as RoundResult;
     const used = process.cpuUsage(cpu);
-    return { r, cpuUs: used.user + used.system, statements: statementCount - statementsBefore };
+    const statements = statementCount - statementsBefore;
+    const dbCpuMs = (await backendCpuMs()) - dbBefore;
+    return { r, cpuUs: used.user + used.system, dbCpuMs, statements };
   }
 
   const results = new Map<RouteName, { project: Side; baseline: Side }>();
@@ -646,6 +672,7 @@ async function main(): Promise<void> {
     elapsedMs: 0,
     latencies: [],
     cpuUs: 0,
+    dbCpuMs: 0,
     statements: 0,
     perRound: [],
   });
@@ -658,12 +685,13 @@ async function main(): Promise<void> {
     for (const side of ['project', 'baseline'] as const) await round(targets[side], 1000); // warm-up
     for (let n = 0; n < rounds; n++) {
       for (const side of ['project', 'baseline'] as const) {
-        const { r, cpuUs, statements } = await round(targets[side], seconds * 1000);
+        const { r, cpuUs, dbCpuMs, statements } = await round(targets[side], seconds * 1000);
         const s = sides[side];
         s.ok += r.ok;
         s.errors += r.errors;
         s.elapsedMs += r.elapsedMs;
         s.cpuUs += cpuUs;
+        s.dbCpuMs += dbCpuMs;
         s.statements += statements;
         for (const l of r.latenciesMs) s.latencies.push(l);
         s.perRound.push(r.ok / (r.elapsedMs / 1000));
@@ -685,9 +713,9 @@ async function main(): Promise<void> {
   );
   lines.push('');
   lines.push(
-    '| request | side | round trips/req | req/s | p50 ms | p99 ms | CPU ms/req | errors | req/s per round |',
+    '| request | side | round trips/req | req/s | p50 ms | p99 ms | process CPU ms/req | req per process CPU-s | PostgreSQL CPU ms/req | errors | req/s per round |',
   );
-  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---|');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|');
   const summary = (s: Side) => {
     const sorted = [...s.latencies].sort((a, b) => a - b);
     return {
@@ -696,6 +724,7 @@ async function main(): Promise<void> {
       p50: percentile(sorted, 0.5),
       p99: percentile(sorted, 0.99),
       cpu: s.ok + s.errors > 0 ? s.cpuUs / 1000 / (s.ok + s.errors) : Number.NaN,
+      db: s.ok + s.errors > 0 ? s.dbCpuMs / (s.ok + s.errors) : Number.NaN,
     };
   };
   const ratios: string[] = [];
@@ -707,14 +736,14 @@ async function main(): Promise<void> {
       ['baseline', sides.baseline, b],
     ] as const) {
       lines.push(
-        `| ${route} | ${side} | ${v.rt.toFixed(1)} | ${v.rps.toFixed(0)} | ${v.p50.toFixed(1)} | ${v.p99.toFixed(1)} | ${v.cpu.toFixed(2)} | ${s.errors} | ${s.perRound.map((x) => x.toFixed(0)).join(', ')} |`,
+        `| ${route} | ${side} | ${v.rt.toFixed(1)} | ${v.rps.toFixed(0)} | ${v.p50.toFixed(1)} | ${v.p99.toFixed(1)} | ${v.cpu.toFixed(2)} | ${(1000 / v.cpu).toFixed(0)} | ${v.db.toFixed(2)} | ${s.errors} | ${s.perRound.map((x) => x.toFixed(0)).join(', ')} |`,
       );
     }
     const pairs = sides.project.perRound
       .map((x, n) => x / (sides.baseline.perRound[n] ?? Number.NaN))
       .sort((x, y) => x - y);
     ratios.push(
-      `| ${route} | ${(p.rps / b.rps).toFixed(2)}x | ${percentile(pairs, 0.5).toFixed(2)}x (${(pairs[0] ?? 0).toFixed(2)}-${(pairs[pairs.length - 1] ?? 0).toFixed(2)}) | ${(p.p50 / b.p50).toFixed(2)}x | ${(p.p99 / b.p99).toFixed(2)}x | ${(p.cpu / b.cpu).toFixed(2)}x | ${(p.rt / b.rt).toFixed(2)}x |`,
+      `| ${route} | ${(p.rps / b.rps).toFixed(2)}x | ${percentile(pairs, 0.5).toFixed(2)}x (${(pairs[0] ?? 0).toFixed(2)}-${(pairs[pairs.length - 1] ?? 0).toFixed(2)}) | ${(p.p50 / b.p50).toFixed(2)}x | ${(p.p99 / b.p99).toFixed(2)}x | ${(p.cpu / b.cpu).toFixed(2)}x | ${(p.db / b.db).toFixed(2)}x | ${(p.rt / b.rt).toFixed(2)}x |`,
     );
   }
   lines.push('');
@@ -723,9 +752,9 @@ async function main(): Promise<void> {
   );
   lines.push('');
   lines.push(
-    '| request | req/s | req/s, median of round pairs (range) | p50 | p99 | CPU/req | round trips |',
+    '| request | req/s | req/s, median of round pairs (range) | p50 | p99 | process CPU/req | PostgreSQL CPU/req | round trips |',
   );
-  lines.push('|---|---:|---:|---:|---:|---:|---:|');
+  lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
   lines.push(...ratios);
   lines.push('');
   lines.push('capture pass:');
@@ -753,6 +782,7 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
 
   front.close();
+  await setup.end();
   const { closeDatabase } = await import('../shared/db/client.ts');
   await closeDatabase();
 }
