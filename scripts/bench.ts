@@ -23,7 +23,9 @@
 //   generator excluded); PostgreSQL CPU is its backends' on the bench database, from /proc
 //   (same machine); round trips are pg Client#query calls during the round per request.
 //   On a shared machine req/s and latencies move with other work: read the per-round figures
-//   and the median of round-pair ratios; CPU per request is the steadier measure.
+//   and the median of round-pair ratios; CPU per request is the steadier measure. The "before"
+//   of issue 10 is docs/BENCHMARKS-before-issue10.txt: compare on the same machine, with the
+//   load average, and the same flags.
 import { execSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -709,7 +711,7 @@ async function main(): Promise<void> {
   lines.push(...machine());
   lines.push(`load average (1, 5, 15 min): ${loadBefore} at start, ${loadAfter} at the end`);
   lines.push(
-    `settings: ${concurrency} requests in flight, ${rounds} rounds x ${seconds} s per side and request (after a 1 s warm-up round each), interleaved project/baseline; ${families} families; pool max ${poolMax} (DB_POOL_MAX); no Redis; built-in tutor; messages alternate free text and a choice, each with an Idempotency-Key`,
+    `settings: ${Math.min(concurrency, families)} requests in flight, ${rounds} rounds x ${seconds} s per side and request (after a 1 s warm-up round each), interleaved project/baseline; ${families} families; pool max ${poolMax} (DB_POOL_MAX); no Redis; built-in tutor; messages alternate free text and a choice, each with an Idempotency-Key`,
   );
   lines.push('');
   lines.push(
