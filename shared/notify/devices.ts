@@ -1,7 +1,7 @@
 // Push devices (parent_devices): the app registers its FCM token after sign-in and on every
 // token refresh; a token belongs to one install, so registering it moves it to this parent.
 import { parentActor, withTransaction } from '../accounts/db.ts';
-import { getPool } from '../db/client.ts';
+import { getDb } from '../db/client.ts';
 import { AppError } from '../errors.ts';
 
 export type DevicePlatform = 'ios' | 'android' | 'web';
@@ -60,20 +60,23 @@ export async function registerDevice(
 }
 
 export async function listDevices(parentId: string): Promise<DeviceView[]> {
-  const pool = await getPool();
-  const { rows } = await pool.query<DeviceRow>(
-    'SELECT id, platform, created_at, last_seen_at FROM parent_devices WHERE parent_id = $1 ORDER BY created_at',
-    [parentId],
-  );
-  return rows.map(toView);
+  const db = await getDb();
+  const rows = await db.parentDevice.findMany({
+    where: { parentId },
+    select: { id: true, platform: true, createdAt: true, lastSeenAt: true },
+    orderBy: { createdAt: 'asc' },
+  });
+  return rows.map((row) => ({
+    id: row.id,
+    platform: row.platform as DevicePlatform,
+    createdAt: row.createdAt.toISOString(),
+    lastSeenAt: row.lastSeenAt.toISOString(),
+  }));
 }
 
 /** 404 for another parent's device as for a missing one: ids are not probed. */
 export async function removeDevice(parentId: string, deviceId: string): Promise<void> {
-  const pool = await getPool();
-  const { rowCount } = await pool.query(
-    'DELETE FROM parent_devices WHERE id = $1 AND parent_id = $2',
-    [deviceId, parentId],
-  );
-  if (rowCount === 0) throw new AppError('not_found', 'No such device');
+  const db = await getDb();
+  const { count } = await db.parentDevice.deleteMany({ where: { id: deviceId, parentId } });
+  if (count === 0) throw new AppError('not_found', 'No such device');
 }
