@@ -56,3 +56,16 @@ export async function runTransaction<T>(
     client.release(broken);
   }
 }
+
+// TEMPORARY SHIM (jobs branch, replaced by main's foundation on merge).
+export async function inTransaction<T>(
+  actor: string,
+  work: (tx: import('./client.ts').Tx) => Promise<T>,
+): Promise<T> {
+  const { getDb } = await import('./client.ts');
+  const db = await getDb();
+  return db.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT set_config('brainspark.actor', ${actor}, true)`;
+    return work(tx);
+  });
+}
