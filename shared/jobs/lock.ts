@@ -24,7 +24,7 @@ import { empty, raw, type Sql, sql } from '../db/sql.ts';
 const JOB_STATEMENT_TIMEOUT = '530s';
 const JOB_QUERY_TIMEOUT_MS = 535_000;
 /** Prisma's bound on each of a job's transactions (the lock's included). */
-export const JOB_TRANSACTION_TIMEOUT_MS = 540_000;
+const JOB_TRANSACTION_TIMEOUT_MS = 540_000;
 /** How long a job's transaction may wait for a connection of the pool. */
 const JOB_CONNECTION_WAIT_MS = 10_000;
 /** The lock's transaction sits idle while the work runs elsewhere. */
