@@ -1,7 +1,5 @@
-// TEMPORARY SHIM (jobs branch): main's foundation replaces it. Note: the Sql of
-// @prisma/client-runtime-utils is NOT the class the generated client checks, so fragments
-// nested in $queryRaw templates must come from the generated client's Prisma namespace.
-import { Prisma } from './generated/prisma/client.ts';
-
-export const { sql, raw, join, empty } = Prisma;
-export type Sql = Prisma.Sql;
+// SQL fragments for the Prisma client's tagged templates: `db.$queryRaw\`... ${fragment} ...\``
+// nests a fragment built here instead of binding it as a parameter. They must come from the
+// runtime the client itself uses: the same-looking classes in @prisma/client-runtime-utils are
+// a different copy, and the client would bind such a fragment as a value.
+export { empty, join, raw, Sql, sqltag as sql } from '@prisma/client/runtime/client';
