@@ -87,6 +87,32 @@ describe('withJobLock and inShards', () => {
     expect(rows[0]?.actor ?? '').toBe('');
   });
 
+  it("lifts a request pool's server and client bounds for the job's statements only", async () => {
+    // Request bounds as production's pool has them, shortened: 300 ms on the server, 400 ms
+    // in the client.
+    const bounded = new pg.Pool({
+      connectionString: db.url,
+      max: 3,
+      statement_timeout: 300,
+      query_timeout: 400,
+    });
+    useDatabasePool(bounded);
+    try {
+      const { getDb } = await import('../../shared/db/client.ts');
+      const client = await getDb();
+      await expect(client.$executeRaw`SELECT pg_sleep(0.6)`).rejects.toThrow();
+      const slept = await withJobLock('test-job-slow', (job) =>
+        inShards(job, (tx) => tx.$executeRaw`SELECT pg_sleep(0.6)`),
+      );
+      expect(slept).toEqual([1, 1]);
+      // After the job, connections checked out again carry the request bounds.
+      await expect(client.$executeRaw`SELECT pg_sleep(0.6)`).rejects.toThrow();
+    } finally {
+      useDatabasePool(db.pool);
+      await bounded.end();
+    }
+  });
+
   it('makes a second run wait for the first, and releases the lock when the work fails', async () => {
     const order: string[] = [];
     let releaseFirst!: () => void;
