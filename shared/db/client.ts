@@ -95,3 +95,8 @@ export async function closeDatabase(): Promise<void> {
   closeConnector?.();
   closeConnector = undefined;
 }
+
+// STAND-IN for the lead's foundation (issue 10); replaced on merge.
+export type Tx = import('./generated/prisma/client.ts').Prisma.TransactionClient;
+export type Queryable = Pick<Tx, '$queryRaw' | '$executeRaw'>;
+export const getDb = getPrisma;

@@ -56,3 +56,27 @@ export async function runTransaction<T>(
     client.release(broken);
   }
 }
+
+// STAND-IN for the lead's foundation (issue 10); replaced on merge.
+export async function inTransaction<T>(
+  actor: string,
+  work: (tx: import('./client.ts').Tx) => Promise<T>,
+  options: TransactionOptions & { lockKey?: string } = {},
+): Promise<T> {
+  const { getDb } = await import('./client.ts');
+  const { sql, empty } = await import('./sql.ts');
+  const db = await getDb();
+  return db.$transaction(async (tx) => {
+    const check = sessionCheck(1);
+    const lock = options.lockKey
+      ? sql`, (SELECT 1 FROM pg_advisory_xact_lock(hashtext(${options.lockKey})))`
+      : empty;
+    await tx.$queryRaw`SELECT set_config('brainspark.actor', ${actor}, true)::text, set_config('statement_timeout', ${`${DB_LIMITS.statementTimeoutMs}ms`}, true)::text,
+      set_config('lock_timeout', ${`${DB_LIMITS.lockTimeoutMs}ms`}, true)::text ${lock}`;
+    if (check) {
+      await tx.$queryRawUnsafe(`SELECT 1 FROM ${check.sql}`, ...check.values);
+      markSessionChecked();
+    }
+    return work(tx);
+  }, { timeout: 30_000, maxWait: 10_000 });
+}
