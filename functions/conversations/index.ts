@@ -13,10 +13,10 @@ import { CONVERSATION_TYPES } from '../../shared/learning/types.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
 import { idSchema } from '../../shared/runtime/ids.ts';
 
-const childParams = z.object({ childId: idSchema });
-const conversationParams = z.object({ childId: idSchema, conversationId: idSchema });
+const childParams = z.strictObject({ childId: idSchema });
+const conversationParams = z.strictObject({ childId: idSchema, conversationId: idSchema });
 
-const startBody = z.object({
+const startBody = z.strictObject({
   type: z.enum(CONVERSATION_TYPES).default('exploration'),
   topicId: idSchema.optional(),
 });
@@ -58,8 +58,8 @@ export const handler = defineHttpFunction('conversations', [
       type: z.enum(CONVERSATION_TYPES).optional(),
     }),
     handler: async ({ params, query, principal }) => {
-      await learnerFor(principal, params.childId, new Date());
-      return { conversations: await listConversations(params.childId, query) };
+      const learner = await learnerFor(principal, params.childId, new Date());
+      return { conversations: await listConversations(learner, query) };
     },
   }),
   route({
@@ -80,8 +80,8 @@ export const handler = defineHttpFunction('conversations', [
     auth: 'parentOrChild',
     params: conversationParams,
     handler: async ({ params, principal }) => {
-      await learnerFor(principal, params.childId, new Date());
-      const transcript = await getTranscript(params.childId, params.conversationId);
+      const learner = await learnerFor(principal, params.childId, new Date());
+      const transcript = await getTranscript(learner, params.conversationId);
       if (principal.kind === 'parent') return transcript;
       return { ...transcript, messages: transcript.messages.map(withoutFilterReason) };
     },
