@@ -5,9 +5,7 @@
 import { createRequire } from 'node:module';
 import type * as utils from '@prisma/client-runtime-utils';
 
-const runtimeUtils = createRequire(import.meta.url)(
-  '@prisma/client-runtime-utils',
-) as typeof utils;
+const runtimeUtils = createRequire(import.meta.url)('@prisma/client-runtime-utils') as typeof utils;
 
 export const { sql, join, raw, empty, Sql } = runtimeUtils;
 export type Sql = utils.Sql;

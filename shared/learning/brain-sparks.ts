@@ -3,7 +3,7 @@
 // it, which settles the spark's stars and streak).
 import { getDb } from '../db/client.ts';
 import { localDate } from './clock.ts';
-import { endConversation, type EndResult } from './conversations/end.ts';
+import { type EndResult, endConversation } from './conversations/end.ts';
 import { type StartResult, startConversation } from './conversations/start.ts';
 import {
   CONVERSATION_COLUMNS,
@@ -29,7 +29,11 @@ async function readToday(learner: Learner, now: Date) {
   const today = localDate(learner.timezone, now);
   return withTodaysSpark(db, learner, now, async () => {
     const rows = await db.$queryRaw<
-      Array<{ spark: BrainSpark | null; done: boolean; open: (ConversationRow & { started_at: string }) | null }>
+      Array<{
+        spark: BrainSpark | null;
+        done: boolean;
+        open: (ConversationRow & { started_at: string }) | null;
+      }>
     >`
       WITH spark AS (SELECT ${sparkOnSql(learner.ageGroup, today)} AS spark)
       SELECT spark.spark,
@@ -86,4 +90,3 @@ export async function completeSpark(
   const ended = await endConversation(learner, open.id, actor, now);
   return { action: 'completed', spark, ...ended };
 }
-

@@ -5,11 +5,11 @@
 //   post-message.ts  posting an answer (idempotent)
 //   end.ts           ending one (summary, completion and spark rewards)
 //   settle.ts        stars, streak, freeze, badges and daily activity for all three
-export { endConversation, type EndResult } from './conversations/end.ts';
+export { type EndResult, endConversation } from './conversations/end.ts';
 export {
   MAX_SECONDS_PER_MESSAGE,
-  MIN_SECONDS_PER_MESSAGE,
   type MessageInput,
+  MIN_SECONDS_PER_MESSAGE,
   type PostOptions,
   type PostResult,
   postMessage,

@@ -1,8 +1,14 @@
 // The brain spark bank as the requests see it: today's spark per age group by the family's
 // local date. When the rollout job has not created it yet, the same deterministic bank pick the
 // seed and the rollout make is inserted here (one INSERT for all three: bankSparksInsertSql).
-import { CURATED_SPARK_SOURCE, loadSparkBank, pickSparkForDate, type SparkBankEntry } from '../db/seed.ts';
+
 import type { Queryable } from '../db/client.ts';
+import {
+  CURATED_SPARK_SOURCE,
+  loadSparkBank,
+  pickSparkForDate,
+  type SparkBankEntry,
+} from '../db/seed.ts';
 import { type Sql, sql } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import { localDate } from './clock.ts';
@@ -36,7 +42,9 @@ export const sparkOnSql = (group: AgeGroup, date: string): Sql =>
  * The one INSERT of bank entries into brain_sparks (seed, rollout and requests): a spark that
  * already exists for the date and age group is kept. RETURNING age_group.
  */
-export function bankSparksInsertSql(rows: ReadonlyArray<SparkBankEntry & { spark_date: string }>): Sql {
+export function bankSparksInsertSql(
+  rows: ReadonlyArray<SparkBankEntry & { spark_date: string }>,
+): Sql {
   return sql`INSERT INTO brain_sparks
        (spark_date, age_group, spark_type, question, hints, follow_ups, topic_id, difficulty,
         source, curator_notes)
@@ -56,7 +64,10 @@ let bank: SparkBankEntry[] | undefined;
 export async function insertBankSparksFor(db: Queryable, date: string): Promise<void> {
   bank ??= loadSparkBank();
   const picks = bank;
-  const rows = AGE_GROUPS.map((group) => ({ ...pickSparkForDate(picks, group, date), spark_date: date }));
+  const rows = AGE_GROUPS.map((group) => ({
+    ...pickSparkForDate(picks, group, date),
+    spark_date: date,
+  }));
   await db.$queryRaw(bankSparksInsertSql(rows));
 }
 

@@ -12,8 +12,8 @@ import { closingLine } from '../tutor/builtin.ts';
 import {
   CONVERSATION_COMPLETE_ANSWERS,
   guardedWriteSql,
-  STARS,
   type SettleFactsRow,
+  STARS,
   settle,
   settleFactsOf,
   settleFactsSql,
@@ -84,7 +84,12 @@ interface EndStateRow extends SettleFactsRow, Partial<ConversationRow> {
   topic_name: string | null;
 }
 
-async function readEndState(db: Queryable, learner: Learner, conversationId: string, today: string) {
+async function readEndState(
+  db: Queryable,
+  learner: Learner,
+  conversationId: string,
+  today: string,
+) {
   const rows = await db.$queryRaw<EndStateRow[]>`
     SELECT ${CONVERSATION_COLUMNS}, c.xmin::text AS version,
            (SELECT t.name FROM topics t WHERE t.id = c.topic_id) AS topic_name,
@@ -148,7 +153,10 @@ export async function endConversation(
           stars: [
             {
               rewardId: 'conversation_complete',
-              stars: row.questions_asked >= CONVERSATION_COMPLETE_ANSWERS ? STARS.conversationComplete : 0,
+              stars:
+                row.questions_asked >= CONVERSATION_COMPLETE_ANSWERS
+                  ? STARS.conversationComplete
+                  : 0,
               trigger: { type: 'conversation', id: conversationId },
             },
             {
@@ -174,7 +182,12 @@ export async function endConversation(
         const [ok] = await tx.$queryRaw<Array<{ ok: boolean }>>(write);
         if (ok?.ok) {
           return {
-            conversation: toConversation({ ...row, ended_at: endedAt, summary, key_insights: insights }),
+            conversation: toConversation({
+              ...row,
+              ended_at: endedAt,
+              summary,
+              key_insights: insights,
+            }),
             closing: messageView(closing),
             starsEarned: settlement.starsEarned,
             brainSparkCompleted: sparkDone,

@@ -23,8 +23,8 @@ import {
   dueUnlocks,
   guardedWriteSql,
   type ProgressFact,
-  STARS,
   type SettleFactsRow,
+  STARS,
   type StreakView,
   settle,
   settleFactsOf,
@@ -122,12 +122,8 @@ async function readPostState(
     SELECT ${CONVERSATION_COLUMNS}, c.xmin::text AS version,
       (SELECT json_build_object('hash', k.request_hash, 'response', k.response) FROM idempotency_keys k
         WHERE k.child_id = ${learner.childId}::uuid AND k.key = ${key ?? null}::text) AS idem,
-      (SELECT json_agg(r) FROM (
-         SELECT m.id, m.role, m.content, m.choices, m.selected_choice_index, m.is_free_form, m.was_filtered,
-                m.filter_reason, m.created_at
-           FROM messages m
-          WHERE m.conversation_id = c.id AND m.created_at >= c.started_at - INTERVAL '1 day'
-          ORDER BY m.created_at DESC, m.id DESC LIMIT ${HISTORY_FOR_TUTOR}::int) r) AS recent,
+      (SELECT json_agg(r ORDER BY r.created_at DESC, r.id DESC)
+         FROM conversation_messages(c.id, c.started_at - INTERVAL '1 day', ${HISTORY_FOR_TUTOR}::int) r) AS recent,
       (SELECT json_build_object('id', t.id, 'name', t.name, 'slug', t.slug, 'description', t.description,
                 'category', t.category) FROM topics t WHERE t.id = c.topic_id) AS topic,
       (SELECT json_build_object('question', s.question, 'hints', s.hints, 'followUps', s.follow_ups,
@@ -168,7 +164,8 @@ function replayOf(state: PostState, hash: string): PostResult | undefined {
 function openConversation(state: PostState, learner: Learner, now: Date): ConversationRow {
   const conversation = state.conversation;
   if (!conversation) throw new AppError('not_found', 'No such conversation');
-  if (conversation.ended_at) throw new AppError('conversation_ended', 'This conversation has ended');
+  if (conversation.ended_at)
+    throw new AppError('conversation_ended', 'This conversation has ended');
   assertMessageCap(learner, tutorMessagesToday(state.facts), config().TUTOR_DAILY_MESSAGE_CAP, now);
   return conversation;
 }

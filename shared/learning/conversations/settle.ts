@@ -165,13 +165,19 @@ export function settleGuardSql(childId: string, today: string, facts: SettleFact
 }
 
 /** Topics unlocked by the depths in `progress` that have no unlocked_at yet (syncUnlocks' rule). */
-export function dueUnlocks(topics: readonly TopicFact[], progress: readonly ProgressFact[]): TopicFact[] {
+export function dueUnlocks(
+  topics: readonly TopicFact[],
+  progress: readonly ProgressFact[],
+): TopicFact[] {
   const depth = new Map(progress.map((p) => [p.topicId, p.depth]));
   const unlocked = new Set(progress.filter((p) => p.unlocked).map((p) => p.topicId));
   return topics.filter(
     (t) =>
       !unlocked.has(t.id) &&
-      isUnlocked({ prerequisites: t.prerequisites, prerequisite_depth: t.prerequisiteDepth }, depth),
+      isUnlocked(
+        { prerequisites: t.prerequisites, prerequisite_depth: t.prerequisiteDepth },
+        depth,
+      ),
   );
 }
 
@@ -214,7 +220,12 @@ export interface StreakView {
 export interface SettleInput {
   /** Counts for the streak (and so for badges): a meaningful answer, a completed spark. */
   countsForStreak: boolean;
-  stars: Array<{ rewardId: string; stars: number; trigger: Trigger; metadata?: Record<string, unknown> }>;
+  stars: Array<{
+    rewardId: string;
+    stars: number;
+    trigger: Trigger;
+    metadata?: Record<string, unknown>;
+  }>;
   badgeTrigger: Trigger;
   /** The route's own counters for today (stars and badges are added here). */
   activity: ActivityDelta;
@@ -246,10 +257,22 @@ export function settle(
   for (const s of input.stars) {
     if (s.stars <= 0) continue;
     starsEarned += s.stars;
-    rewards.push({ type: 'star', rewardId: s.rewardId, stars: s.stars, trigger: s.trigger, metadata: s.metadata ?? {} });
+    rewards.push({
+      type: 'star',
+      rewardId: s.rewardId,
+      stars: s.stars,
+      trigger: s.trigger,
+      metadata: s.metadata ?? {},
+    });
   }
   const writes: Sql[] = [];
-  let streak: StreakView = { current: 0, longest: 0, countedToday: false, freezes: 0, freezeEarned: false };
+  let streak: StreakView = {
+    current: 0,
+    longest: 0,
+    countedToday: false,
+    freezes: 0,
+    freezeEarned: false,
+  };
   let badgesEarned: string[] = [];
   if (input.countsForStreak) {
     const outcome = applyActivity(facts.streak, today);
@@ -345,7 +368,13 @@ export function unlockWrites(
  */
 export function guardedWriteSql(guard: Sql, writes: readonly (Sql | undefined)[]): Sql {
   const parts = writes.filter((w): w is Sql => w !== undefined);
-  const ctes = parts.length > 0 ? sql`, ${join(parts.map((w, i) => sql`${raw(`w${i}`)} AS (${w})`), ', ')}` : empty;
+  const ctes =
+    parts.length > 0
+      ? sql`, ${join(
+          parts.map((w, i) => sql`${raw(`w${i}`)} AS (${w})`),
+          ', ',
+        )}`
+      : empty;
   return sql`WITH guard AS (SELECT 1 AS ok WHERE ${guard})${ctes}
     SELECT EXISTS (SELECT 1 FROM guard) AS ok`;
 }

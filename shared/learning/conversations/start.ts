@@ -69,7 +69,11 @@ async function readStartState(db: Queryable, learner: Learner, input: StartInput
          FROM topics t WHERE t.id = ${topicId}) AS topic,
       ${settleFactsSql(learner.childId, learner.ageGroup, today)}`;
   const row = rows[0] as StartStateRow;
-  return { spark: row.spark, topic: row.topic ?? undefined, facts: settleFactsOf(row, learner.ageGroup) };
+  return {
+    spark: row.spark,
+    topic: row.topic ?? undefined,
+    facts: settleFactsOf(row, learner.ageGroup),
+  };
 }
 
 type StartState = Awaited<ReturnType<typeof readStartState>>;
@@ -78,13 +82,30 @@ type StartState = Awaited<ReturnType<typeof readStartState>>;
 function check(learner: Learner, input: StartInput, state: StartState, now: Date): void {
   const topic = state.topic;
   if (input.type !== 'brain_spark' && topic) {
-    if (!isVisibleTo({ age_groups: topic.ageGroups, min_age_group: topic.minAgeGroup }, learner.ageGroup))
+    if (
+      !isVisibleTo(
+        { age_groups: topic.ageGroups, min_age_group: topic.minAgeGroup },
+        learner.ageGroup,
+      )
+    )
       throw new AppError('not_found', 'No such topic');
     const depth = new Map(state.facts.progress.map((p) => [p.topicId, p.depth]));
-    if (!isUnlocked({ prerequisites: topic.prerequisites, prerequisite_depth: topic.prerequisiteDepth }, depth)) {
-      throw new AppError('topic_locked', 'This star is still locked. Explore its neighbours first!', {
-        details: { prerequisites: topic.prerequisites, prerequisiteDepth: topic.prerequisiteDepth },
-      });
+    if (
+      !isUnlocked(
+        { prerequisites: topic.prerequisites, prerequisite_depth: topic.prerequisiteDepth },
+        depth,
+      )
+    ) {
+      throw new AppError(
+        'topic_locked',
+        'This star is still locked. Explore its neighbours first!',
+        {
+          details: {
+            prerequisites: topic.prerequisites,
+            prerequisiteDepth: topic.prerequisiteDepth,
+          },
+        },
+      );
     }
   }
   assertMessageCap(learner, tutorMessagesToday(state.facts), config().TUTOR_DAILY_MESSAGE_CAP, now);
@@ -113,14 +134,26 @@ export async function startConversation(
   const topic = state.topic;
   const spark = state.spark ?? null;
   const subject: TurnSubject = {
-    topic: topic ? { name: topic.name, slug: topic.slug, description: topic.description, category: topic.category } : null,
+    topic: topic
+      ? {
+          name: topic.name,
+          slug: topic.slug,
+          description: topic.description,
+          category: topic.category,
+        }
+      : null,
     spark,
   };
   const category: Category = categoryFor(input.type, subject);
   const tutor = tutorFor(learner);
   const opener = await askTutor(
     tutor,
-    tutorContext(learner, input.type, category, subject, { turn: 0, depth: 0, childMessage: null, history: [] }),
+    tutorContext(learner, input.type, category, subject, {
+      turn: 0,
+      depth: 0,
+      childMessage: null,
+      history: [],
+    }),
   );
   const conversationId = randomUUID();
   const message: NewMessage = {
@@ -153,7 +186,11 @@ export async function startConversation(
           stars: [],
           badgeTrigger: { type: 'conversation', id: conversationId },
           rewards: unlock.rewards,
-          activity: { sessions: 1, conversationsStarted: 1, topicsExplored: topic ? [topic.id] : [] },
+          activity: {
+            sessions: 1,
+            conversationsStarted: 1,
+            topicsExplored: topic ? [topic.id] : [],
+          },
           alwaysTouchActivity: true,
         });
         const write = guardedWriteSql(settleGuardSql(learner.childId, today, state.facts), [

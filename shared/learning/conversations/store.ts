@@ -64,8 +64,6 @@ export interface MessageRow {
 
 export const CONVERSATION_COLUMNS = sql`c.id, c.child_id, c.topic_id, c.brain_spark_id, c.conversation_type,
   c.started_at, c.ended_at, c.depth_reached, c.questions_asked, c.aha_moments, c.summary, c.key_insights, c.metadata`;
-const MESSAGE_COLUMNS = sql`m.id, m.role, m.content, m.choices, m.selected_choice_index, m.is_free_form,
-  m.was_filtered, m.filter_reason, m.created_at`;
 
 export const toConversation = (r: ConversationRow): ConversationView => ({
   id: r.id,
@@ -138,12 +136,6 @@ export function insertMessagesSql(conversationId: string, messages: readonly New
       FROM guard, (VALUES ${rows}) AS v(id, role, content, choices, sel, free, tokens, ms, filtered, reason, created_at)`;
 }
 
-/**
- * messages is partitioned by month: bounding created_at by the conversation's start lets the
- * planner skip every older partition (a day of slack covers clock skew between instances).
- */
-export const messagesSince = (startedAt: Date) => new Date(startedAt.getTime() - 86_400_000);
-
 export async function listConversations(
   learner: Learner,
   options: { limit: number; type?: ConversationType | undefined },
@@ -161,21 +153,20 @@ export async function getTranscript(
   conversationId: string,
 ): Promise<{ conversation: ConversationView; messages: MessageView[]; parentCanRead: true }> {
   const db = await getDb();
-  // One statement: the conversation, and its messages from the partitions since it started.
+  // One statement: the conversation, and its messages from the partitions since it started
+  // (conversation_messages prunes the older months; see its migration).
   const rows = await db.$queryRaw<Array<ConversationRow & { messages: MessageRow[] | null }>>`
     SELECT ${CONVERSATION_COLUMNS},
-           (SELECT json_agg(json_build_object('id', m.id, 'role', m.role, 'content', m.content,
-                     'choices', m.choices, 'selected_choice_index', m.selected_choice_index,
-                     'is_free_form', m.is_free_form, 'was_filtered', m.was_filtered,
-                     'filter_reason', m.filter_reason, 'created_at', m.created_at) ORDER BY m.created_at, m.id)
-              FROM messages m
-             WHERE m.conversation_id = c.id AND m.created_at >= c.started_at - INTERVAL '1 day') AS messages
+           (SELECT json_agg(r ORDER BY r.created_at, r.id)
+              FROM conversation_messages(c.id, c.started_at - INTERVAL '1 day', NULL) r) AS messages
       FROM conversations c WHERE c.id = ${conversationId}::uuid AND c.child_id = ${learner.childId}::uuid`;
   const row = rows[0];
   if (!row) throw new AppError('not_found', 'No such conversation');
   return {
     conversation: toConversation(row),
-    messages: (row.messages ?? []).map((m) => toMessage({ ...m, created_at: new Date(m.created_at) })),
+    messages: (row.messages ?? []).map((m) =>
+      toMessage({ ...m, created_at: new Date(m.created_at) }),
+    ),
     parentCanRead: true,
   };
 }
@@ -193,5 +184,3 @@ export async function openSparkConversation(
      ORDER BY c.started_at DESC LIMIT 1`;
   return rows[0] ? toConversation(rows[0]) : undefined;
 }
-
-export { MESSAGE_COLUMNS };

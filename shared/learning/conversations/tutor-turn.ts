@@ -10,7 +10,13 @@ import {
   scanText,
   tutorReplyProblems,
 } from '../safety.ts';
-import { builtinTutor, type Tutor, type TutorContext, type TutorReply, tutorFor } from '../tutor/index.ts';
+import {
+  builtinTutor,
+  type Tutor,
+  type TutorContext,
+  type TutorReply,
+  tutorFor,
+} from '../tutor/index.ts';
 import type { Category, ConversationType } from '../types.ts';
 import type { MessageRow } from './store.ts';
 
@@ -29,7 +35,10 @@ export interface TurnSubject {
 }
 
 /** The tutor category of a spark: its topic's, else by its kind of question. */
-export function sparkCategory(spark: { sparkType: string; topicCategory: Category | null }): Category {
+export function sparkCategory(spark: {
+  sparkType: string;
+  topicCategory: Category | null;
+}): Category {
   if (spark.topicCategory) return spark.topicCategory;
   if (spark.sparkType === 'philosophy' || spark.sparkType === 'debate') return 'philosophy';
   if (spark.sparkType === 'what_if') return 'science';
