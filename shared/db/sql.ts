@@ -1,11 +1,5 @@
-// SQL fragments for $queryRaw / $executeRaw tagged templates (the same Sql as Prisma.sql).
-// The Prisma runtime loads @prisma/client-runtime-utils through require (its "node" export is
-// CommonJS); an ESM import would load the .mjs copy, whose Sql is another class, and a nested
-// fragment would then be sent as a JSON parameter. So: the CommonJS copy, via createRequire.
-import { createRequire } from 'node:module';
-import type * as utils from '@prisma/client-runtime-utils';
-
-const runtimeUtils = createRequire(import.meta.url)('@prisma/client-runtime-utils') as typeof utils;
-
-export const { sql, join, raw, empty, Sql } = runtimeUtils;
-export type Sql = utils.Sql;
+// SQL fragments for the Prisma client's tagged templates: `db.$queryRaw\`... ${fragment} ...\``
+// nests a fragment built here instead of binding it as a parameter. They must come from the
+// runtime the client itself uses: the same-looking classes in @prisma/client-runtime-utils are
+// a different copy, and the client would bind such a fragment as a value.
+export { empty, join, raw, Sql, sqltag as sql } from '@prisma/client/runtime/client';
