@@ -1,6 +1,6 @@
 // Today's brain spark for a child (by the family's local date); complete it.
 import { z } from 'zod';
-import { actorOf, learnerFor } from '../../shared/learning/access.ts';
+import { actorOf } from '../../shared/learning/access.ts';
 import { completeSpark, sparkToday } from '../../shared/learning/brain-sparks.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
 import { idSchema } from '../../shared/runtime/ids.ts';
@@ -12,21 +12,17 @@ export const handler = defineHttpFunction('brain-sparks', [
     method: 'GET',
     path: '/children/:childId/today',
     auth: 'parentOrChild',
+    learner: 'childId',
     params: childParams,
-    handler: async ({ params, principal }) => {
-      const now = new Date();
-      const learner = await learnerFor(principal, params.childId, now);
-      return sparkToday(learner, now);
-    },
+    handler: async ({ learner, now }) => sparkToday(learner, now),
   }),
   route({
     method: 'POST',
     path: '/children/:childId/today/complete',
     auth: 'child',
+    learner: 'childId',
     params: childParams,
-    handler: async ({ params, principal }) => {
-      const now = new Date();
-      const learner = await learnerFor(principal, params.childId, now);
+    handler: async ({ principal, learner, now }) => {
       const result = await completeSpark(learner, actorOf(principal), now);
       return result.action === 'started' ? respond(201, result) : result;
     },
