@@ -195,7 +195,7 @@ export async function endConversation(
           };
         }
       }
-      throw new AppError('conflict', 'Too many concurrent changes; try again');
+      throw new AppError('unavailable', 'Too many concurrent changes; try again');
     },
     { lockKey: `child:${learner.childId}` },
   );

@@ -433,7 +433,7 @@ export async function postMessage(
           return { ...p.response, replayed: false };
         }
         if (attempt >= MAX_ATTEMPTS) {
-          throw new AppError('conflict', 'Too many concurrent changes; try again');
+          throw new AppError('unavailable', 'Too many concurrent changes; try again');
         }
       }
     },

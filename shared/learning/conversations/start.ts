@@ -235,7 +235,7 @@ export async function startConversation(
           };
         }
       }
-      throw new AppError('conflict', 'Too many concurrent changes; try again');
+      throw new AppError('unavailable', 'Too many concurrent changes; try again');
     },
     { lockKey: `child:${learner.childId}` },
   );
