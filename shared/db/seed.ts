@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { z } from 'zod';
+import { bankSparksInsertSql } from '../learning/spark-bank.ts';
 
 export const AGE_GROUPS = ['wonder_cubs', 'curious_explorers', 'mind_masters'] as const;
 export const TOPIC_CATEGORIES = [
@@ -331,19 +332,9 @@ export async function insertBankSparks(
       rows.push({ ...spark, spark_date: date });
     }
   }
-  const { rowCount } = await db.query(
-    `INSERT INTO brain_sparks
-       (spark_date, age_group, spark_type, question, hints, follow_ups, topic_id, difficulty,
-        source, curator_notes)
-     SELECT s.spark_date, s.age_group, s.spark_type, s.question, s.hints, s.follow_ups, t.id,
-            s.difficulty, $2, s.key
-       FROM jsonb_to_recordset($1::jsonb) AS s(
-              spark_date date, age_group text, spark_type text, question text, hints jsonb,
-              follow_ups jsonb, topic text, difficulty int, key text)
-       LEFT JOIN topics t ON t.slug = s.topic
-     ON CONFLICT (spark_date, age_group) DO NOTHING`,
-    [JSON.stringify(rows), CURATED_SPARK_SOURCE],
-  );
+  // The one INSERT of bank sparks, shared with the rollout job and the requests.
+  const insert = bankSparksInsertSql(rows);
+  const { rowCount } = await db.query(insert.text, insert.values);
   return rowCount ?? 0;
 }
 
