@@ -264,9 +264,8 @@ export async function clearPin(parentId: string, childId: string): Promise<Child
   });
 }
 
-/** Shown to the child whenever a session opens (product rule: children are told). */
-export const PARENT_CAN_READ_NOTICE =
-  'Your grown-up can read your conversations here, so they can help you explore and keep you safe.';
+/** Shown to the child whenever a session opens (one text, with the conversation start's). */
+export { PARENT_CAN_READ_NOTICE } from '../learning/types.ts';
 
 export interface ChildSession {
   accessToken: string;
