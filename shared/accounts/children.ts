@@ -6,6 +6,7 @@ import { issueAccessToken } from '../auth/access-token.ts';
 import type { Principal } from '../auth/principal.ts';
 import { getPool } from '../db/client.ts';
 import { AppError } from '../errors.ts';
+import { PARENT_CAN_READ_NOTICE } from '../learning/types.ts';
 import { RETENTION } from '../jobs/data-retention.ts';
 import { CHILD_COLUMNS, type ChildRow, loadOwnedChild } from './access.ts';
 import { requireChildFeaturesConsent } from './consents.ts';
@@ -265,7 +266,7 @@ export async function clearPin(parentId: string, childId: string): Promise<Child
 }
 
 /** Shown to the child whenever a session opens (one text, with the conversation start's). */
-export { PARENT_CAN_READ_NOTICE } from '../learning/types.ts';
+export { PARENT_CAN_READ_NOTICE };
 
 export interface ChildSession {
   accessToken: string;
