@@ -20,6 +20,7 @@ import { ALERT_REASON, ALERT_SEVERITY } from '../safety.ts';
 import { skillForTurn } from '../tutor/builtin.ts';
 import type { Category } from '../types.ts';
 import {
+  CURRENT_PROGRESS,
   dueUnlocks,
   guardedWriteSql,
   type ProgressFact,
@@ -233,7 +234,11 @@ function plan(
   const facts = state.facts;
   let progress = facts.progress;
   let unlocked: string[] = [];
-  let unlock: ReturnType<typeof unlockWrites> = { progress: undefined, rewards: [] };
+  let unlock: ReturnType<typeof unlockWrites> = {
+    progress: undefined,
+    rewards: undefined,
+    unlocksCurrent: false,
+  };
   if (topicId) {
     const before = progress.find((p) => p.topicId === topicId);
     const after: ProgressFact = {
@@ -251,7 +256,6 @@ function plan(
       unlock = unlockWrites(learner.childId, now, due, topicId);
     }
   }
-  const unlocksTopic = unlocked.includes(topicId ?? '');
 
   const stars = meaningful
     ? STARS.answer + (depthIncrease > 0 ? STARS.deeperAnswer : 0) + (aha ? STARS.ahaMoment : 0)
@@ -272,7 +276,6 @@ function plan(
         },
       ],
       badgeTrigger: { type: 'message', id: turn.userId },
-      rewards: unlock.rewards,
       activity: {
         timeSeconds: seconds,
         questionsAsked: 1,
@@ -338,12 +341,14 @@ function plan(
                                ELSE jsonb_set(metadata, '{skills}', COALESCE(metadata->'skills', '[]'::jsonb) || to_jsonb(${skill}::text)) END
          WHERE id = ${conversationId}::uuid AND EXISTS (SELECT 1 FROM guard)`,
     topicId
-      ? sql`INSERT INTO progress (child_id, topic_id, depth_level, time_spent_seconds, questions_asked,
+      ? {
+          name: CURRENT_PROGRESS,
+          body: sql`INSERT INTO progress (child_id, topic_id, depth_level, time_spent_seconds, questions_asked,
               last_interaction, first_depth_5_at, mastered_at, unlocked_at)
             SELECT ${learner.childId}::uuid, ${topicId}::uuid, ${newDepth}::int, ${seconds}::int, 1, ${now}::timestamptz,
                    CASE WHEN ${newDepth}::int >= 5 THEN ${now}::timestamptz END,
                    CASE WHEN ${newDepth}::int >= ${MASTERY_DEPTH}::int THEN ${now}::timestamptz END,
-                   CASE WHEN ${unlocksTopic}::boolean THEN ${now}::timestamptz END
+                   CASE WHEN ${unlock.unlocksCurrent}::boolean THEN ${now}::timestamptz END
               FROM guard
             ON CONFLICT (child_id, topic_id) DO UPDATE SET
               depth_level = GREATEST(progress.depth_level, EXCLUDED.depth_level),
@@ -352,9 +357,12 @@ function plan(
               last_interaction = EXCLUDED.last_interaction,
               first_depth_5_at = COALESCE(progress.first_depth_5_at, EXCLUDED.first_depth_5_at),
               mastered_at = COALESCE(progress.mastered_at, EXCLUDED.mastered_at),
-              unlocked_at = COALESCE(progress.unlocked_at, EXCLUDED.unlocked_at)`
+              unlocked_at = COALESCE(progress.unlocked_at, EXCLUDED.unlocked_at)
+            RETURNING topic_id, unlocked_at = ${now}::timestamptz AS unlocked_now`,
+        }
       : undefined,
     unlock.progress,
+    unlock.rewards, // reads the two above
     ...settlement.writes,
     alert
       ? sql`INSERT INTO parent_alerts (id, parent_id, child_id, conversation_id, message_id, message_created_at,

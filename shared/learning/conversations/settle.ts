@@ -202,7 +202,7 @@ export interface Trigger {
 }
 
 export interface RewardRow {
-  type: 'star' | 'badge' | 'freeze' | 'unlock';
+  type: 'star' | 'badge' | 'freeze';
   rewardId: string;
   stars?: number;
   trigger: Trigger;
@@ -229,8 +229,6 @@ export interface SettleInput {
   badgeTrigger: Trigger;
   /** The route's own counters for today (stars and badges are added here). */
   activity: ActivityDelta;
-  /** Extra reward rows of the route (unlocks). */
-  rewards?: RewardRow[];
   /** Write today's activity row even when the delta is empty. */
   alwaysTouchActivity?: boolean;
 }
@@ -252,7 +250,7 @@ export function settle(
   facts: SettleFacts,
   input: SettleInput,
 ): Settlement {
-  const rewards: RewardRow[] = [...(input.rewards ?? [])];
+  const rewards: RewardRow[] = [];
   let starsEarned = 0;
   for (const s of input.stars) {
     if (s.stars <= 0) continue;
@@ -338,40 +336,76 @@ export function rewardsInsertSql(childId: string, now: Date, rows: readonly Rewa
     ON CONFLICT (child_id, reward_type, reward_id) WHERE reward_type = 'badge' DO NOTHING`;
 }
 
-/** Unlock rows for topics newly unlocked (except `except`, which the caller's progress write
- * records itself: one statement must not touch a row twice). */
+/** A data-modifying CTE body with a name other parts of the statement read from. */
+export interface NamedWrite {
+  name: string;
+  body: Sql;
+}
+
+/**
+ * The progress write of the conversation's own topic must be named this and return
+ * `topic_id, unlocked_now` (unlocked_at set by this statement) when `unlockWrites` says
+ * `unlocksCurrent`.
+ */
+export const CURRENT_PROGRESS = 'current_progress';
+
+/**
+ * Records topics newly unlocked: progress.unlocked_at once and one 'unlock' reward each, the
+ * reward only for rows this statement actually set (a constellation read may record a root at
+ * the same moment without the child's lock). The conversation's own topic (`current`) is
+ * left to the caller's progress write: one statement must not touch a row twice.
+ */
 export function unlockWrites(
   childId: string,
   now: Date,
   due: readonly TopicFact[],
-  except: string | null,
-): { progress: Sql | undefined; rewards: RewardRow[] } {
-  const rewards: RewardRow[] = due.map((t) => ({
-    type: 'unlock',
-    rewardId: t.slug,
-    trigger: { type: 'topic', id: t.id },
-  }));
-  const others = due.filter((t) => t.id !== except).map((t) => t.id);
-  const progress =
+  current: string | null,
+): { progress: NamedWrite | undefined; rewards: Sql | undefined; unlocksCurrent: boolean } {
+  const others = due.filter((t) => t.id !== current).map((t) => t.id);
+  const unlocksCurrent = due.some((t) => t.id === current);
+  const progress: NamedWrite | undefined =
     others.length > 0
-      ? sql`INSERT INTO progress (child_id, topic_id, unlocked_at)
-          SELECT ${childId}::uuid, u, ${now}::timestamptz FROM guard, unnest(${others}::uuid[]) AS u
-          ON CONFLICT (child_id, topic_id) DO UPDATE SET unlocked_at = EXCLUDED.unlocked_at
-            WHERE progress.unlocked_at IS NULL`
+      ? {
+          name: 'unlocked',
+          body: sql`INSERT INTO progress (child_id, topic_id, unlocked_at)
+            SELECT ${childId}::uuid, u, ${now}::timestamptz FROM guard, unnest(${others}::uuid[]) AS u
+            ON CONFLICT (child_id, topic_id) DO UPDATE SET unlocked_at = EXCLUDED.unlocked_at
+              WHERE progress.unlocked_at IS NULL
+            RETURNING topic_id`,
+        }
       : undefined;
-  return { progress, rewards };
+  const sources = [
+    ...(progress ? [sql`SELECT topic_id FROM unlocked`] : []),
+    ...(unlocksCurrent
+      ? [sql`SELECT topic_id FROM ${raw(CURRENT_PROGRESS)} WHERE unlocked_now`]
+      : []),
+  ];
+  const rewards =
+    sources.length > 0
+      ? sql`INSERT INTO rewards (child_id, reward_type, reward_id, trigger_type, trigger_id, earned_at)
+          SELECT ${childId}::uuid, 'unlock', t.slug, 'topic', t.id, ${now}::timestamptz
+            FROM topics t WHERE t.id IN (${join(sources, ' UNION ALL ')})`
+      : undefined;
+  return { progress, rewards, unlocksCurrent };
 }
 
 /**
  * One statement: `WITH guard AS (SELECT WHERE <guard>), w1 AS (...), ... SELECT ok`. Returns
  * false (and wrote nothing) when the guard failed.
  */
-export function guardedWriteSql(guard: Sql, writes: readonly (Sql | undefined)[]): Sql {
-  const parts = writes.filter((w): w is Sql => w !== undefined);
+export function guardedWriteSql(
+  guard: Sql,
+  writes: readonly (Sql | NamedWrite | undefined)[],
+): Sql {
+  const parts = writes.filter((w): w is Sql | NamedWrite => w !== undefined);
   const ctes =
     parts.length > 0
       ? sql`, ${join(
-          parts.map((w, i) => sql`${raw(`w${i}`)} AS (${w})`),
+          parts.map((w, i) =>
+            'name' in w && 'body' in w
+              ? sql`${raw(w.name)} AS (${w.body})`
+              : sql`${raw(`w${i}`)} AS (${w})`,
+          ),
           ', ',
         )}`
       : empty;

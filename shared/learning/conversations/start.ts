@@ -16,6 +16,7 @@ import { type BrainSpark, sparkOnSql, withTodaysSpark } from '../spark-bank.ts';
 import { tutorFor } from '../tutor/index.ts';
 import { type Category, type ConversationType, PARENT_CAN_READ_NOTICE } from '../types.ts';
 import {
+  CURRENT_PROGRESS,
   dueUnlocks,
   guardedWriteSql,
   type SettleFactsRow,
@@ -180,12 +181,10 @@ export async function startConversation(
         }
         const due = dueUnlocks(state.facts.topics, state.facts.progress);
         const unlock = unlockWrites(learner.childId, now, due, topic?.id ?? null);
-        const unlocksTopic = due.some((t) => t.id === topic?.id);
         const settlement = settle(learner.childId, today, now, state.facts, {
           countsForStreak: false,
           stars: [],
           badgeTrigger: { type: 'conversation', id: conversationId },
-          rewards: unlock.rewards,
           activity: {
             sessions: 1,
             conversationsStarted: 1,
@@ -201,14 +200,19 @@ export async function startConversation(
           insertMessagesSql(conversationId, [message]),
           unlock.progress,
           topic
-            ? sql`INSERT INTO progress (child_id, topic_id, conversations_count, last_interaction, unlocked_at)
+            ? {
+                name: CURRENT_PROGRESS,
+                body: sql`INSERT INTO progress (child_id, topic_id, conversations_count, last_interaction, unlocked_at)
                   SELECT ${learner.childId}::uuid, ${topic.id}::uuid, 1, ${now}::timestamptz,
-                         CASE WHEN ${unlocksTopic}::boolean THEN ${now}::timestamptz END FROM guard
+                         CASE WHEN ${unlock.unlocksCurrent}::boolean THEN ${now}::timestamptz END FROM guard
                   ON CONFLICT (child_id, topic_id) DO UPDATE
                     SET conversations_count = progress.conversations_count + 1,
                         last_interaction = EXCLUDED.last_interaction,
-                        unlocked_at = COALESCE(progress.unlocked_at, EXCLUDED.unlocked_at)`
+                        unlocked_at = COALESCE(progress.unlocked_at, EXCLUDED.unlocked_at)
+                  RETURNING topic_id, unlocked_at = ${now}::timestamptz AS unlocked_now`,
+              }
             : undefined,
+          unlock.rewards, // reads the two above
           ...settlement.writes,
         ]);
         const [row] = await tx.$queryRaw<Array<{ ok: boolean }>>(write);
