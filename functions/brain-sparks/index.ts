@@ -7,7 +7,7 @@ import { idSchema } from '../../shared/runtime/ids.ts';
 
 const childParams = z.strictObject({ childId: idSchema });
 
-export const handler = defineHttpFunction('brain-sparks', [
+export const routes = [
   route({
     method: 'GET',
     path: '/children/:childId/today',
@@ -27,4 +27,6 @@ export const handler = defineHttpFunction('brain-sparks', [
       return result.action === 'started' ? respond(201, result) : result;
     },
   }),
-]);
+];
+
+export const handler = defineHttpFunction('brain-sparks', routes);

@@ -47,7 +47,7 @@ const withoutFilterReason = <M extends { filterReason: string | null }>(m: M): M
   filterReason: null,
 });
 
-export const handler = defineHttpFunction('conversations', [
+export const routes = [
   route({
     method: 'GET',
     path: '/children/:childId',
@@ -117,4 +117,6 @@ export const handler = defineHttpFunction('conversations', [
     handler: async ({ params, principal, learner, now }) =>
       endConversation(learner, params.conversationId, actorOf(principal), now),
   }),
-]);
+];
+
+export const handler = defineHttpFunction('conversations', routes);
