@@ -17,6 +17,7 @@ import { MASTERY_DEPTH } from '../constellation.ts';
 import { childActor, type Learner } from '../learner.ts';
 import { assertMessageCap } from '../limits.ts';
 import { ALERT_REASON, ALERT_SEVERITY } from '../safety.ts';
+import { SPARK_JSON } from '../spark-bank.ts';
 import { skillForTurn } from '../tutor/builtin.ts';
 import type { Category } from '../types.ts';
 import {
@@ -127,9 +128,7 @@ async function readPostState(
          FROM conversation_messages(c.id, c.started_at - INTERVAL '1 day', ${HISTORY_FOR_TUTOR}::int) r) AS recent,
       (SELECT json_build_object('id', t.id, 'name', t.name, 'slug', t.slug, 'description', t.description,
                 'category', t.category) FROM topics t WHERE t.id = c.topic_id) AS topic,
-      (SELECT json_build_object('question', s.question, 'hints', s.hints, 'followUps', s.follow_ups,
-                'sparkType', s.spark_type, 'topicCategory', st.category)
-         FROM brain_sparks s LEFT JOIN topics st ON st.id = s.topic_id WHERE s.id = c.brain_spark_id) AS spark,
+      (SELECT ${SPARK_JSON} FROM brain_sparks s LEFT JOIN topics st ON st.id = s.topic_id WHERE s.id = c.brain_spark_id) AS spark,
       ${settleFactsSql(learner.childId, learner.ageGroup, today)}
     FROM (SELECT 1) AS one
     LEFT JOIN conversations c ON c.id = ${conversationId}::uuid AND c.child_id = ${learner.childId}::uuid`;
