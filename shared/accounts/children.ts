@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal.ts';
 import { getPool } from '../db/client.ts';
 import { AppError } from '../errors.ts';
 import { RETENTION } from '../jobs/data-retention.ts';
+import { PARENT_CAN_READ_NOTICE } from '../learning/types.ts';
 import { CHILD_COLUMNS, type ChildRow, loadOwnedChild } from './access.ts';
 import { requireChildFeaturesConsent } from './consents.ts';
 import { parentActor, pgErrorOf, type Queryable, withTransaction } from './db.ts';
@@ -264,9 +265,8 @@ export async function clearPin(parentId: string, childId: string): Promise<Child
   });
 }
 
-/** Shown to the child whenever a session opens (product rule: children are told). */
-export const PARENT_CAN_READ_NOTICE =
-  'Your grown-up can read your conversations here, so they can help you explore and keep you safe.';
+/** Shown to the child whenever a session opens (one text, with the conversation start's). */
+export { PARENT_CAN_READ_NOTICE };
 
 export interface ChildSession {
   accessToken: string;
