@@ -75,8 +75,5 @@ export async function resolveLearner(
   return learner;
 }
 
-/** @deprecated Use the route's `learner` declaration (ctx.learner) or `resolveLearner`. */
-export const learnerFor = resolveLearner;
-
 export const actorOf = (principal: Principal): string =>
   principal.kind === 'child' ? `child:${principal.childId}` : `parent:${principal.parentId}`;

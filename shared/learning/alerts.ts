@@ -4,7 +4,6 @@
 // import, so it is loaded only when the first alert is published.
 import { config } from '../config.ts';
 import { errorFields, logger } from '../log.ts';
-import type { Queryable } from './db.ts';
 
 export type AlertSeverity = 'low' | 'medium' | 'high';
 
@@ -85,41 +84,4 @@ export async function publishAlerts(messages: readonly AlertMessage[]): Promise<
       alertIds: messages.map((m) => m.alertId),
     });
   }
-}
-
-export async function insertAlert(
-  tx: Queryable,
-  alert: {
-    parentId: string;
-    childId: string;
-    conversationId: string | null;
-    message: { id: string; createdAt: Date } | null;
-    severity: AlertSeverity;
-    reason: string;
-  },
-  now: Date,
-): Promise<AlertMessage> {
-  const { rows } = await tx.query<{ id: string }>(
-    `INSERT INTO parent_alerts (parent_id, child_id, conversation_id, message_id, message_created_at, severity, reason, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-    [
-      alert.parentId,
-      alert.childId,
-      alert.conversationId,
-      alert.message?.id ?? null,
-      alert.message?.createdAt ?? null,
-      alert.severity,
-      alert.reason,
-      now,
-    ],
-  );
-  return {
-    alertId: (rows[0] as { id: string }).id,
-    parentId: alert.parentId,
-    childId: alert.childId,
-    conversationId: alert.conversationId,
-    severity: alert.severity,
-    reason: alert.reason,
-    createdAt: now.toISOString(),
-  };
 }

@@ -2,7 +2,6 @@
 // unlocked (no prerequisites, or every prerequisite at prerequisite_depth for this child), and
 // the moment of unlocking recorded once in progress.unlocked_at with an 'unlock' reward.
 import { getDb } from '../db/client.ts';
-import type { Queryable } from './db.ts';
 import type { Learner } from './learner.ts';
 import type { AgeGroup, Category } from './types.ts';
 import { ageGroupRank } from './types.ts';
@@ -27,9 +26,6 @@ export interface TopicRow {
   color: string;
 }
 
-const TOPIC_COLUMNS = `id, slug, name, description, category, subcategory, parent_topic_id, position_x,
-  position_y, prerequisites, prerequisite_depth, min_age_group, age_groups, icon, color`;
-
 export function isVisibleTo(
   topic: Pick<TopicRow, 'age_groups' | 'min_age_group'>,
   group: AgeGroup,
@@ -46,71 +42,6 @@ export function isUnlocked(
   depthByTopic: ReadonlyMap<string, number>,
 ): boolean {
   return topic.prerequisites.every((p) => (depthByTopic.get(p) ?? 0) >= topic.prerequisite_depth);
-}
-
-export async function topicsFor(db: Queryable, group: AgeGroup): Promise<TopicRow[]> {
-  const { rows } = await db.query<TopicRow>(
-    `SELECT ${TOPIC_COLUMNS} FROM topics WHERE $1 = ANY (age_groups) ORDER BY slug`,
-    [group],
-  );
-  return rows.filter((t) => isVisibleTo(t, group));
-}
-
-export async function topicById(db: Queryable, topicId: string): Promise<TopicRow | undefined> {
-  const { rows } = await db.query<TopicRow>(`SELECT ${TOPIC_COLUMNS} FROM topics WHERE id = $1`, [
-    topicId,
-  ]);
-  return rows[0];
-}
-
-interface ProgressRow {
-  topic_id: string;
-  depth_level: number;
-  unlocked_at: Date | null;
-  mastered_at: Date | null;
-  questions_asked: number;
-  conversations_count: number;
-}
-
-async function progressOf(db: Queryable, childId: string): Promise<Map<string, ProgressRow>> {
-  const { rows } = await db.query<ProgressRow>(
-    `SELECT topic_id, depth_level, unlocked_at, mastered_at, questions_asked, conversations_count
-       FROM progress WHERE child_id = $1`,
-    [childId],
-  );
-  return new Map(rows.map((r) => [r.topic_id, r]));
-}
-
-/**
- * Records every topic that is unlocked now but has no unlocked_at yet; returns their ids.
- * Run inside the child's locked transaction right after depth changes.
- */
-export async function syncUnlocks(tx: Queryable, learner: Learner, now: Date): Promise<string[]> {
-  // One query at a time: a transaction's client must not queue a second one (refused in pg 9).
-  const topics = await topicsFor(tx, learner.ageGroup);
-  const progress = await progressOf(tx, learner.childId);
-  const depth = new Map([...progress].map(([id, p]) => [id, p.depth_level]));
-  const due = topics
-    .filter((t) => !progress.get(t.id)?.unlocked_at && isUnlocked(t, depth))
-    .map((t) => t.id);
-  if (due.length === 0) return [];
-  const { rows } = await tx.query<{ topic_id: string }>(
-    `INSERT INTO progress (child_id, topic_id, unlocked_at)
-     SELECT $1, unnest($2::uuid[]), $3
-     ON CONFLICT (child_id, topic_id) DO UPDATE SET unlocked_at = EXCLUDED.unlocked_at
-       WHERE progress.unlocked_at IS NULL
-     RETURNING topic_id`,
-    [learner.childId, due, now],
-  );
-  const unlocked = rows.map((r) => r.topic_id);
-  if (unlocked.length > 0) {
-    await tx.query(
-      `INSERT INTO rewards (child_id, reward_type, reward_id, trigger_type, trigger_id, earned_at)
-       SELECT $1, 'unlock', t.slug, 'topic', t.id, $3 FROM topics t WHERE t.id = ANY ($2::uuid[])`,
-      [learner.childId, unlocked, now],
-    );
-  }
-  return unlocked;
 }
 
 export interface ConstellationStar {

@@ -10,7 +10,6 @@ import {
   parseClockTime,
   zonedInstant,
 } from './clock.ts';
-import type { Queryable } from './db.ts';
 import type { Learner } from './learner.ts';
 
 export interface ScheduleLimits {
@@ -67,25 +66,6 @@ export function assertWithinSchedule(
     });
   }
 }
-
-interface TodayUsage {
-  total_time_seconds: number;
-  questions_asked: number;
-  conversations_started: number;
-}
-
-export async function todayUsage(db: Queryable, learner: Learner, now: Date): Promise<TodayUsage> {
-  const { rows } = await db.query<TodayUsage>(
-    `SELECT total_time_seconds, questions_asked, conversations_started FROM daily_activity
-      WHERE child_id = $1 AND activity_date = $2`,
-    [learner.childId, localDate(learner.timezone, now)],
-  );
-  return rows[0] ?? { total_time_seconds: 0, questions_asked: 0, conversations_started: 0 };
-}
-
-/** The tutor's messages today: one opener per conversation started and one reply per answer. */
-export const tutorMessagesToday = (usage: TodayUsage): number =>
-  usage.conversations_started + usage.questions_asked;
 
 export function assertMessageCap(
   learner: Learner,

@@ -5,10 +5,7 @@ import { getDb } from '../db/client.ts';
 import { type Sql, sql } from '../db/sql.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
-import type { Queryable } from './db.ts';
 import type { Learner } from './learner.ts';
-import type { AgeGroup, Category } from './types.ts';
-import { ageGroupRank, CATEGORIES } from './types.ts';
 
 export const STARS = {
   /** A child answer that got a reply. */
@@ -101,115 +98,6 @@ export const COSMETICS: readonly Cosmetic[] = [
   { id: 'theme_ocean', name: 'Deep ocean sky', kind: 'constellation_theme', price: 40 },
   { id: 'voice_robot', name: 'Robot voice', kind: 'tutor_voice', price: 30 },
 ];
-
-interface Trigger {
-  type: string;
-  id?: string | null;
-}
-
-export async function grantStars(
-  tx: Queryable,
-  childId: string,
-  rewardId: string,
-  stars: number,
-  trigger: Trigger,
-  now: Date,
-  metadata: Record<string, unknown> = {},
-): Promise<void> {
-  if (stars <= 0) return;
-  await tx.query(
-    `INSERT INTO rewards (child_id, reward_type, reward_id, star_value, trigger_type, trigger_id, earned_at, metadata)
-     VALUES ($1, 'star', $2, $3, $4, $5, $6, $7::jsonb)`,
-    [childId, rewardId, stars, trigger.type, trigger.id ?? null, now, JSON.stringify(metadata)],
-  );
-}
-
-/**
- * Grants the badges in one statement; returns the new ones (in the order asked). A badge already
- * held is silently skipped by the partial unique index, so a badge is earned once.
- */
-export async function grantBadges(
-  tx: Queryable,
-  childId: string,
-  badgeIds: readonly string[],
-  trigger: Trigger,
-  now: Date,
-): Promise<string[]> {
-  if (badgeIds.length === 0) return [];
-  const { rows } = await tx.query<{ reward_id: string }>(
-    `INSERT INTO rewards (child_id, reward_type, reward_id, trigger_type, trigger_id, earned_at)
-     SELECT $1, 'badge', badge, $3, $4, $5 FROM unnest($2::text[]) AS badge
-     ON CONFLICT (child_id, reward_type, reward_id) WHERE reward_type = 'badge' DO NOTHING
-     RETURNING reward_id`,
-    [childId, badgeIds, trigger.type, trigger.id ?? null, now],
-  );
-  const granted = new Set(rows.map((r) => r.reward_id));
-  return badgeIds.filter((id) => granted.has(id));
-}
-
-export async function grantFreeze(
-  tx: Queryable,
-  childId: string,
-  streak: number,
-  now: Date,
-): Promise<void> {
-  await tx.query(
-    `INSERT INTO rewards (child_id, reward_type, reward_id, trigger_type, earned_at, metadata)
-     VALUES ($1, 'freeze', 'streak_freeze', 'streak', $2, $3::jsonb)`,
-    [childId, now, JSON.stringify({ streak })],
-  );
-}
-
-/** Categories a child of this age group can find in the catalogue. */
-export async function categoriesAvailable(db: Queryable, ageGroup: AgeGroup): Promise<Category[]> {
-  const { rows } = await db.query<{ category: Category; min_age_group: AgeGroup | null }>(
-    'SELECT DISTINCT category, min_age_group FROM topics WHERE $1 = ANY (age_groups)',
-    [ageGroup],
-  );
-  const found = new Set(
-    rows
-      .filter(
-        (r) => r.min_age_group === null || ageGroupRank(r.min_age_group) <= ageGroupRank(ageGroup),
-      )
-      .map((r) => r.category),
-  );
-  return CATEGORIES.filter((c) => found.has(c));
-}
-
-/** Awards every milestone badge the child now qualifies for; returns the new ones. */
-export async function awardMilestoneBadges(
-  tx: Queryable,
-  childId: string,
-  ageGroup: AgeGroup,
-  streak: number,
-  trigger: Trigger,
-  now: Date,
-): Promise<string[]> {
-  const { rows } = await tx.query<{
-    answered: boolean;
-    depth5: boolean;
-    topics: number;
-    categories: Category[];
-  }>(
-    `SELECT EXISTS (SELECT 1 FROM conversations WHERE child_id = $1 AND questions_asked > 0) AS answered,
-            EXISTS (SELECT 1 FROM progress WHERE child_id = $1 AND first_depth_5_at IS NOT NULL) AS depth5,
-            (SELECT COUNT(*)::int FROM progress WHERE child_id = $1 AND questions_asked > 0) AS topics,
-            ARRAY(SELECT DISTINCT t.category FROM progress p JOIN topics t ON t.id = p.topic_id
-                   WHERE p.child_id = $1 AND p.questions_asked > 0) AS categories`,
-    [childId],
-  );
-  const facts = rows[0];
-  if (!facts) return [];
-  const due: string[] = [];
-  if (facts.answered) due.push('first_conversation');
-  for (const [days, badge] of STREAK_BADGES) if (streak >= days) due.push(badge);
-  if (facts.depth5) due.push('first_depth_5');
-  if (facts.topics >= 5) due.push('topics_explored_5');
-  const available = await categoriesAvailable(tx, ageGroup);
-  if (available.length > 0 && available.every((c) => facts.categories.includes(c)))
-    due.push('all_categories');
-  return grantBadges(tx, childId, due, trigger, now);
-}
 
 export interface RewardsView {
   stars: number;

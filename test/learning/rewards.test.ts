@@ -1,9 +1,14 @@
 // Milestone badges and streak freezes earned on the live path.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getDb } from '../../shared/db/client.ts';
 import { localDate } from '../../shared/learning/clock.ts';
+import {
+  milestoneBadgesDue,
+  type SettleFactsRow,
+  settleFactsOf,
+  settleFactsSql,
+} from '../../shared/learning/conversations/settle.ts';
 import { postMessage, startConversation } from '../../shared/learning/conversations.ts';
-import { withChildLock } from '../../shared/learning/db.ts';
-import { awardMilestoneBadges } from '../../shared/learning/rewards.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { teardownAccountsTest } from '../helpers/factories.ts';
 import { createLearner, setupLearningTest, streakRow, topicIdOf } from './helpers.ts';
@@ -23,10 +28,16 @@ async function explored(childId: string, slugs: string[]) {
   }
 }
 
-const award = (f: Awaited<ReturnType<typeof createLearner>>) =>
-  withChildLock(f.childId, 'test', (tx) =>
-    awardMilestoneBadges(tx, f.childId, f.learner.ageGroup, 0, { type: 'test' }, new Date()),
-  );
+/** The milestone badges due now, decided from the facts settling reads (one statement). */
+async function due(f: Awaited<ReturnType<typeof createLearner>>, streak = 0): Promise<string[]> {
+  const db = await getDb();
+  const today = localDate(f.learner.timezone, new Date());
+  const [row] = await db.$queryRaw<SettleFactsRow[]>`
+    SELECT ${settleFactsSql(f.childId, f.learner.ageGroup, today)}`;
+  if (!row) throw new Error('no facts row');
+  return milestoneBadgesDue(settleFactsOf(row, f.learner.ageGroup), streak);
+}
+const award = (f: Awaited<ReturnType<typeof createLearner>>) => due(f);
 
 describe('milestone badges', () => {
   it('topics_explored_5 needs five explored topics', async () => {
@@ -48,40 +59,18 @@ describe('milestone badges', () => {
 });
 
 describe('badge checks on the message path', () => {
-  it('cost the same few queries however many badges are due, and each badge comes once', async () => {
+  it('decide every due badge from one read, and a badge held is never due again', async () => {
     const f = await createLearner(db.pool);
     await explored(f.childId, ['space', 'animals', 'math', 'stories', 'nature']);
     await db.pool.query('UPDATE progress SET first_depth_5_at = now() WHERE child_id = $1', [
       f.childId,
     ]);
-    const { id: conversationId } = (
-      await db.pool.query(
-        "INSERT INTO conversations (child_id, conversation_type, questions_asked) VALUES ($1, 'debate', 1) RETURNING id",
-        [f.childId],
-      )
-    ).rows[0];
-    expect(conversationId).toBeDefined();
-    const counted = async () =>
-      withChildLock(f.childId, 'test', async (tx) => {
-        let queries = 0;
-        const counting = {
-          query: ((...args: Parameters<typeof tx.query>) => {
-            queries++;
-            return (tx.query as (...a: unknown[]) => unknown)(...args);
-          }) as typeof tx.query,
-        };
-        const earned = await awardMilestoneBadges(
-          counting,
-          f.childId,
-          f.learner.ageGroup,
-          100,
-          { type: 'test' },
-          new Date(),
-        );
-        return { earned, queries };
-      });
-    const first = await counted();
-    expect(first.earned).toEqual([
+    await db.pool.query(
+      "INSERT INTO conversations (child_id, conversation_type, questions_asked) VALUES ($1, 'debate', 1)",
+      [f.childId],
+    );
+    const first = await due(f, 100);
+    expect(first).toEqual([
       'first_conversation',
       'streak_3',
       'streak_7',
@@ -90,10 +79,12 @@ describe('badge checks on the message path', () => {
       'first_depth_5',
       'topics_explored_5',
     ]);
-    expect(first.queries).toBeLessThanOrEqual(3);
-    const again = await counted();
-    expect(again.earned).toEqual([]);
-    expect(again.queries).toBeLessThanOrEqual(3);
+    await db.pool.query(
+      `INSERT INTO rewards (child_id, reward_type, reward_id)
+       SELECT $1, 'badge', unnest($2::text[])`,
+      [f.childId, first],
+    );
+    expect(await due(f, 100)).toEqual([]);
   });
 });
 
