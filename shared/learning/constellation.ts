@@ -2,6 +2,7 @@
 // unlocked (no prerequisites, or every prerequisite at prerequisite_depth for this child), and
 // the moment of unlocking recorded once in progress.unlocked_at with an 'unlock' reward.
 import { getDb } from '../db/client.ts';
+import { raw } from '../db/sql.ts';
 import type { Learner } from './learner.ts';
 import type { AgeGroup, Category } from './types.ts';
 import { ageGroupRank } from './types.ts';
@@ -25,6 +26,10 @@ export interface TopicRow {
   icon: string;
   color: string;
 }
+
+/** The columns of a TopicRow (a constant: `raw` inlines it). */
+const TOPIC_COLUMNS = raw(`id, slug, name, description, category, subcategory, parent_topic_id,
+  position_x, position_y, prerequisites, prerequisite_depth, min_age_group, age_groups, icon, color`);
 
 export function isVisibleTo(
   topic: Pick<TopicRow, 'age_groups' | 'min_age_group'>,
@@ -71,9 +76,7 @@ export interface Constellation {
 export async function visibleTopics(group: AgeGroup): Promise<TopicRow[]> {
   const db = await getDb();
   const rows = await db.$queryRaw<TopicRow[]>`
-    SELECT id, slug, name, description, category, subcategory, parent_topic_id, position_x,
-           position_y, prerequisites, prerequisite_depth, min_age_group, age_groups, icon, color
-      FROM topics WHERE ${group} = ANY (age_groups) ORDER BY slug`;
+    SELECT ${TOPIC_COLUMNS} FROM topics WHERE ${group} = ANY (age_groups) ORDER BY slug`;
   return rows.filter((t) => isVisibleTo(t, group));
 }
 
@@ -101,9 +104,7 @@ export async function constellationFor(learner: Learner, now: Date): Promise<Con
     }>
   >`
     WITH t AS (
-      SELECT id, slug, name, description, category, subcategory, parent_topic_id, position_x,
-             position_y, prerequisites, prerequisite_depth, min_age_group, age_groups, icon, color
-        FROM topics WHERE ${learner.ageGroup} = ANY (age_groups))
+      SELECT ${TOPIC_COLUMNS} FROM topics WHERE ${learner.ageGroup} = ANY (age_groups))
     SELECT COALESCE((SELECT json_agg(t ORDER BY t.slug) FROM t), '[]') AS topics,
            COALESCE((SELECT json_agg(json_build_object('topic_id', p.topic_id, 'depth_level', p.depth_level,
                                                        'unlocked_at', p.unlocked_at, 'mastered_at', p.mastered_at))
