@@ -12,8 +12,11 @@
 // caller throws so Pub/Sub redelivers later and then finds the row settled).
 // Safety alerts take over expired leases (at-least-once: better twice than never); digests
 // and reminders do not (at-most-once: an instance that died mid-send may have sent it).
-import type { Queryable } from '../accounts/db.ts';
+import type pg from 'pg';
 import { PermanentSendError } from './retry.ts';
+
+// Until this module moves onto the Prisma client (issue 10): accounts/db.ts no longer has it.
+type Queryable = Pick<pg.PoolClient, 'query'>;
 
 export type DeliveryKind = 'alert' | 'digest' | 'streak_reminder';
 export type DeliveryChannel = 'push' | 'email';

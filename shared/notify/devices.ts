@@ -1,7 +1,9 @@
 // Push devices (parent_devices): the app registers its FCM token after sign-in and on every
 // token refresh; a token belongs to one install, so registering it moves it to this parent.
-import { parentActor, withTransaction } from '../accounts/db.ts';
+import { parentActor } from '../accounts/db.ts';
 import { getPool } from '../db/client.ts';
+// Until this module moves onto the Prisma client (issue 10): accounts/db.ts no longer has it.
+import { runTransaction as withTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
 
 export type DevicePlatform = 'ios' | 'android' | 'web';

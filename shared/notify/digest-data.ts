@@ -2,9 +2,12 @@
 // `weekEnd`: minutes per day, streak, topics explored (with the depth reached), stars and
 // badges earned, and the cognitive metrics trend over the last four weeks. Four statements
 // for the whole family, whatever the number of children.
-import type { Queryable } from '../accounts/db.ts';
+import type pg from 'pg';
 import { addDays } from '../jobs/time.ts';
 import { BADGES } from '../learning/rewards.ts';
+
+// Until this module moves onto the Prisma client (issue 10): accounts/db.ts no longer has it.
+type Queryable = Pick<pg.PoolClient, 'query'>;
 
 export const COGNITIVE_METRICS = [
   ['critical_thinking', 'Critical thinking'],

@@ -2,8 +2,9 @@
 // switch. POSTing it turns that switch off. HS256 with NOTIFY_TOKEN_KEY (Secret Manager);
 // outside production a random per-process key is used when it is unset.
 import { randomBytes } from 'node:crypto';
-import { withTransaction } from '../accounts/db.ts';
 import { config } from '../config.ts';
+// Until this module moves onto the Prisma client (issue 10): accounts/db.ts no longer has it.
+import { runTransaction as withTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
 import { NOTIFICATION_KEYS, type NotificationKey } from './settings.ts';
 
