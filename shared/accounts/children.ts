@@ -79,19 +79,30 @@ export interface ChildInput {
 
 /**
  * The spec's determine_age_group, in the database (one rule, one place), on the family's
- * local date (a birthday starts at midnight where the family lives); 422 outside 4-14.
+ * local date (a birthday starts at midnight where the family lives), and the family's
+ * required consents, in one lookup; 404 for no live parent.
  */
-async function ageGroupFor(db: Queryable, parentId: string, birthDate: string): Promise<AgeGroup> {
-  const [row] = await db.$queryRaw<{ age_group: AgeGroup | null }[]>`
-    SELECT determine_age_group(${birthDate}::date, (NOW() AT TIME ZONE p.timezone)::date) AS age_group
+async function familyFor(
+  db: Queryable,
+  parentId: string,
+  birthDate: string,
+): Promise<{ age_group: AgeGroup | null; granted: string[] }> {
+  const [row] = await db.$queryRaw<{ age_group: AgeGroup | null; granted: string[] }[]>`
+    SELECT determine_age_group(${birthDate}::date, (NOW() AT TIME ZONE p.timezone)::date) AS age_group,
+           ${grantedRequiredConsents(sql`p.id`)} AS granted
       FROM parents p WHERE p.id = ${parentId}::uuid AND p.deleted_at IS NULL`;
   if (!row) throw new AppError('not_found', 'No such account');
-  if (!row.age_group) {
+  return row;
+}
+
+/** 422 outside 4-14. */
+function requireAgeGroup(group: AgeGroup | null): AgeGroup {
+  if (!group) {
     throw new AppError('age_out_of_range', 'Children must be between 4 and 14 years old', {
       fieldErrors: [{ path: 'body.birthDate', message: 'Age must be 4 to 14' }],
     });
   }
-  return row.age_group;
+  return group;
 }
 
 function mapChildWriteError(err: unknown): never {
@@ -110,8 +121,9 @@ const parent = (parentId: string): Principal => ({ kind: 'parent', parentId });
 
 export async function createChild(parentId: string, input: ChildInput): Promise<ChildView> {
   return inTransaction(parentActor(parentId), async (tx) => {
-    await requireChildFeaturesConsent(parentId, tx);
-    const ageGroup = await ageGroupFor(tx, parentId, input.birthDate);
+    const family = await familyFor(tx, parentId, input.birthDate);
+    assertRequiredConsents(family.granted);
+    const ageGroup = requireAgeGroup(family.age_group);
     const [row] = await tx.$queryRaw<ChildRow[]>`
       INSERT INTO children (parent_id, name, birth_date, age_group, avatar_id, interests, settings)
       SELECT p.id, ${input.name}::text, ${input.birthDate}::date, ${ageGroup}::text,
@@ -204,7 +216,9 @@ export async function updateChild(
       extra: sql`${grantedRequiredConsents(sql`children.parent_id`)} AS granted`,
     });
     assertRequiredConsents(child.granted);
-    const ageGroup = update.birthDate ? await ageGroupFor(tx, parentId, update.birthDate) : null;
+    const ageGroup = update.birthDate
+      ? requireAgeGroup((await familyFor(tx, parentId, update.birthDate)).age_group)
+      : null;
     const [row] = await tx.$queryRaw<ChildRow[]>`
       UPDATE children SET
         name = COALESCE(${update.name ?? null}::text, name),
