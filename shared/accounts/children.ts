@@ -16,7 +16,7 @@ import {
   grantedRequiredConsents,
   requireChildFeaturesConsent,
 } from './consents.ts';
-import { parentActor } from './db.ts';
+import { parentActor, sessionCheckedRead } from './db.ts';
 import { hashSecret, verifySecret } from './passwords.ts';
 import { rateLimits } from './rate-limits.ts';
 
@@ -153,12 +153,16 @@ export async function listChildren(
 ): Promise<{ children: ChildView[]; pendingDeletion: PendingDeletionView[] }> {
   const db = await getDb();
   const grace = RETENTION.softDeletedGrace;
-  const rows = await db.$queryRaw<
+  const { column, from, checked } = sessionCheckedRead();
+  const found = await db.$queryRaw<
     (ChildRow & { deleted_at: Date | null; delete_after: Date | null })[]
   >`
-    SELECT ${CHILD_COLUMNS}, deleted_at, deleted_at + ${grace}::interval AS delete_after FROM children
-     WHERE parent_id = ${parentId}::uuid AND (deleted_at IS NULL OR deleted_at > NOW() - ${grace}::interval)
+    SELECT ${column}, ${CHILD_COLUMNS}, deleted_at, deleted_at + ${grace}::interval AS delete_after
+      FROM ${from} LEFT JOIN children
+        ON parent_id = ${parentId}::uuid AND (deleted_at IS NULL OR deleted_at > NOW() - ${grace}::interval)
      ORDER BY created_at, id`;
+  checked();
+  const rows = found.filter((r) => r.id !== null);
   return {
     children: rows.filter((r) => !r.deleted_at).map(toChildView),
     pendingDeletion: rows

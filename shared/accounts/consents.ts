@@ -7,7 +7,7 @@ import { getDb, type Queryable } from '../db/client.ts';
 import { raw, type Sql, sql } from '../db/sql.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
-import { parentActor } from './db.ts';
+import { parentActor, sessionCheckedRead } from './db.ts';
 import { type ClientInfo, ipOrNull } from './refresh-tokens.ts';
 
 export const consentTypes = ['coppa', 'terms', 'privacy', 'marketing', 'data_sharing'] as const;
@@ -96,10 +96,13 @@ export async function listConsents(
   parentId: string,
 ): Promise<{ status: ConsentStatus[]; history: ConsentView[] }> {
   const db = await getDb();
+  const { column, from, checked } = sessionCheckedRead();
   const rows = await db.$queryRaw<ConsentRow[]>`
-    SELECT ${COLUMNS} FROM ${FROM_CONSENTS}
-     WHERE c.parent_id = ${parentId}::uuid ORDER BY c.created_at DESC, c.id`;
-  const history = rows.map(toView);
+    SELECT ${column}, ${COLUMNS}
+      FROM ${from} LEFT JOIN (${FROM_CONSENTS}) ON c.parent_id = ${parentId}::uuid
+     ORDER BY c.created_at DESC, c.id`;
+  checked();
+  const history = rows.filter((r) => r.id !== null).map(toView);
   const status = consentTypes.map((type) => {
     const currentVersion = currentConsentVersion(type);
     const live = history.find(

@@ -1,13 +1,12 @@
 // The signed-in parent: profile (display name, IANA time zone, locale, settings deep-merged
 // into the JSONB), export of all family data, and account deletion (soft now; the retention
 // job hard-deletes later) which also revokes every refresh token.
-import { markSessionChecked, sessionCheckSql } from '../auth/session.ts';
 import { getDb, type Queryable } from '../db/client.ts';
 import { dbErrorOf } from '../db/errors.ts';
 import { empty, type Sql, sql } from '../db/sql.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
-import { parentActor } from './db.ts';
+import { parentActor, sessionCheckedRead } from './db.ts';
 
 export interface ParentRow {
   id: string;
@@ -107,28 +106,14 @@ export async function loadLiveParent(
   return row;
 }
 
-/**
- * For a lookup of one parent: the request's session check in the select list and a one-row
- * relation to LEFT JOIN the parent onto, so the check runs whether or not the parent row is
- * there (an ended sign-in is 401 before any 404).
- */
-function sessionChecked() {
-  const check = sessionCheckSql();
-  return {
-    column: sql`${check ?? sql`TRUE`} AS session_ok`,
-    from: sql`(VALUES (1)) AS one_row`,
-    check,
-  };
-}
-
 /** The signed-in parent, with the request's session check in the same statement. */
 export async function getParent(parentId: string): Promise<ParentView> {
   const db = await getDb();
-  const { column, from, check } = sessionChecked();
+  const { column, from, checked } = sessionCheckedRead();
   const [row] = await db.$queryRaw<(ParentRow | { [K in keyof ParentRow]: null })[]>`
     SELECT ${column}, ${PARENT_COLUMNS} FROM ${from}
       LEFT JOIN parents ON parents.id = ${parentId}::uuid AND parents.deleted_at IS NULL`;
-  if (check) markSessionChecked();
+  checked();
   if (!row?.id) throw new AppError('not_found', 'No such account');
   return toParentView(row as ParentRow);
 }
@@ -262,7 +247,7 @@ const rowsOf = (from: Sql, orderBy: Sql, row: Sql = sql`to_jsonb(t)`) =>
  */
 export async function exportFamily(parentId: string): Promise<Record<string, unknown>> {
   const db = await getDb();
-  const { column, from, check } = sessionChecked();
+  const { column, from, checked } = sessionCheckedRead();
   const p = sql`${parentId}::uuid`;
   // Every child the family ever had that is still stored (deleted ones too).
   const kids = sql`(SELECT k.id FROM children k WHERE k.parent_id = ${p})`;
@@ -319,7 +304,7 @@ export async function exportFamily(parentId: string): Promise<Record<string, unk
       ${rowsOf(sql`notification_deliveries t WHERE t.parent_id = ${p}`, sql`t.created_at`)} AS "notificationDeliveries"
     FROM ${from}
     LEFT JOIN parents ON parents.id = ${p} AND parents.deleted_at IS NULL`;
-  if (check) markSessionChecked();
+  checked();
   if (!row?.id) throw new AppError('not_found', 'No such account');
   const { children, ...rest } = row;
   const parts = Object.fromEntries(EXPORT_PARTS.map((key) => [key, rest[key]]));

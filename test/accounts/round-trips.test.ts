@@ -10,6 +10,7 @@ import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../functions/auth/index.ts';
 import '../../functions/children/index.ts';
+import '../../functions/consents/index.ts';
 import '../../functions/parents/index.ts';
 import {
   createFamily,
@@ -94,12 +95,28 @@ describe('round trips per request (after a warm-up)', () => {
     expect(logout.statements).toBe(1);
   });
 
-  it('GET /parents/me: 1 statement (the session check rides on the read)', async () => {
-    const parent = await createParent();
-    const me = () => request(getTestServer('parents')).get('/me').set(bearer(parent.accessToken));
-    expect((await me()).status).toBe(200);
-    const counted = await statementsOf(me);
+  it.each([
+    ['parents', '/me'],
+    ['parents', '/me/export'],
+    ['children', '/'],
+    ['consents', '/'],
+  ])('GET %s%s: 1 statement (the session check rides on the read)', async (fn, path) => {
+    const { parent } = await createFamily();
+    const get = () => request(getTestServer(fn)).get(path).set(bearer(parent.accessToken));
+    expect((await get()).status).toBe(200);
+    const counted = await statementsOf(get);
     expect(counted.res.status).toBe(200);
     expect(counted.statements).toBe(1);
+  });
+
+  it('the lists still check the session when they find nothing', async () => {
+    const parent = await createParent();
+    await request(getTestServer('auth'))
+      .post('/logout')
+      .send({ refreshToken: parent.refreshToken });
+    for (const fn of ['children', 'consents']) {
+      const res = await request(getTestServer(fn)).get('/').set(bearer(parent.accessToken));
+      expect(res.status).toBe(401);
+    }
   });
 });
