@@ -45,7 +45,7 @@ function page(title: string, body: string): ReturnType<typeof respond> {
 // break the link.
 const unsubscribeQuery = z.object({ token: z.string().min(20).max(2000) });
 
-export const parents = defineHttpFunction('parents', [
+export const routes = [
   route({
     method: 'GET',
     path: '/me',
@@ -163,4 +163,6 @@ export const parents = defineHttpFunction('parents', [
       return respond(204);
     },
   }),
-]);
+];
+
+export const handler = defineHttpFunction('parents', routes);

@@ -10,6 +10,7 @@ import { type Sql, sql } from '../db/sql.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
 import { RETENTION } from '../jobs/data-retention.ts';
+import { PARENT_CAN_READ_NOTICE } from '../learning/types.ts';
 import { CHILD_COLUMNS, type ChildRow, loadOwnedChild } from './access.ts';
 import {
   assertRequiredConsents,
@@ -279,9 +280,9 @@ export async function clearPin(parentId: string, childId: string): Promise<Child
   );
 }
 
-/** Shown to the child whenever a session opens (product rule: children are told). */
-export const PARENT_CAN_READ_NOTICE =
-  'Your grown-up can read your conversations here, so they can help you explore and keep you safe.';
+// Shown to the child whenever a session opens, like when a conversation starts (product
+// rule: children are told): one text, kept with the learning types.
+export { PARENT_CAN_READ_NOTICE };
 
 export interface ChildSession {
   accessToken: string;
