@@ -7,6 +7,7 @@ import { getDb, type Queryable } from '../db/client.ts';
 import { empty, raw, type Sql, sql } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import { RETENTION } from '../jobs/data-retention.ts';
+import type { AgeGroup } from '../learning/types.ts';
 import { currentConsentVersion, LIVE_GRANT } from './consents.ts';
 
 export interface ChildRow {
@@ -16,7 +17,7 @@ export interface ChildRow {
   /** YYYY-MM-DD (selected as text: a DATE has no time zone to shift). */
   birth_date: string;
   age: number;
-  age_group: 'wonder_cubs' | 'curious_explorers' | 'mind_masters';
+  age_group: AgeGroup;
   avatar_id: string;
   interests: string[];
   vocabulary_level: number;
