@@ -280,8 +280,7 @@ export async function clearPin(parentId: string, childId: string): Promise<Child
   );
 }
 
-// Shown to the child whenever a session opens, like when a conversation starts (product
-// rule: children are told): one text, kept with the learning types.
+/** Shown to the child whenever a session opens (one text, with the conversation start's). */
 export { PARENT_CAN_READ_NOTICE };
 
 export interface ChildSession {

@@ -23,6 +23,7 @@ import {
   type SparkBankEntry,
   sparkRotation,
 } from '../db/seed.ts';
+import { bankSparksInsertSql } from '../learning/spark-bank.ts';
 import { withJobLock } from './lock.ts';
 import { addDays, resolveDate } from './time.ts';
 import type { JobArgs, JobResult } from './types.ts';
@@ -105,18 +106,8 @@ export async function runBrainSparkRollout(
           rows.push({ ...pick.entry, spark_date: pick.date });
         counts[group] = 0;
       }
-      const inserted = await tx.$queryRaw<{ age_group: string }[]>`
-        INSERT INTO brain_sparks
-          (spark_date, age_group, spark_type, question, hints, follow_ups, topic_id, difficulty,
-           source, curator_notes)
-        SELECT s.spark_date, s.age_group, s.spark_type, s.question, s.hints, s.follow_ups, t.id,
-               s.difficulty, ${CURATED_SPARK_SOURCE}, s.key
-          FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS s(
-                 spark_date date, age_group text, spark_type text, question text, hints jsonb,
-                 follow_ups jsonb, topic text, difficulty int, key text)
-          LEFT JOIN topics t ON t.slug = s.topic
-        ON CONFLICT (spark_date, age_group) DO NOTHING
-        RETURNING age_group::text`;
+      // The one INSERT of bank sparks (shared/learning/spark-bank.ts; the seed and requests too).
+      const inserted = await tx.$queryRaw<{ age_group: string }[]>(bankSparksInsertSql(rows));
       for (const r of inserted) counts[r.age_group] = (counts[r.age_group] ?? 0) + 1;
       args.onProgress?.({ step: 'sparks', done: inserted.length });
       return {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { useDatabasePool } from '../../shared/db/client.ts';
+import { getDb, useDatabasePool } from '../../shared/db/client.ts';
 import { resolveStreakInstant, runStreakReset } from '../../shared/jobs/streak-reset.ts';
 import { recordStreakActivity } from '../../shared/learning/streaks.ts';
 import { createLogger } from '../../shared/log.ts';
@@ -322,8 +322,9 @@ describe('streak-reset agrees with the live path (shared/learning/streaks.ts)', 
       ) {
         await runStreakReset({ at: new Date(t), log });
       }
-      await recordStreakActivity(db.pool, viaJob, sc.today);
-      await recordStreakActivity(db.pool, liveOnly, sc.today);
+      const prisma = await getDb();
+      await recordStreakActivity(prisma, viaJob, sc.today);
+      await recordStreakActivity(prisma, liveOnly, sc.today);
       expect(await readStreak(db.pool, viaJob)).toEqual(await readStreak(db.pool, liveOnly));
     });
   }
