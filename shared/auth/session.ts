@@ -4,7 +4,6 @@
 // a request sends anyway: the set_config of each transaction and the caller lookup of child
 // routes. A request that sends neither runs it alone before its answer leaves.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type pg from 'pg';
 import type { Queryable } from '../db/client.ts';
 import { sqlStateOf } from '../db/resilience.ts';
 import { type Sql, sql } from '../db/sql.ts';
@@ -30,25 +29,6 @@ export function runWithPrincipal<T>(
 const SESSION_ENDED = 'BS401';
 
 /**
- * The session check as an SQL expression whose parameters start at `$first`, or undefined
- * when no caller needs checking (jobs, scripts, public routes, an already checked request).
- */
-export function sessionCheck(first: number): { sql: string; values: unknown[] } | undefined {
-  const state = storage.getStore();
-  if (!state || state.checked) return undefined;
-  const p = state.principal;
-  return {
-    sql: `assert_live_session($${first}::uuid, $${first + 1}::uuid, $${first + 2}::uuid, $${first + 3}::int)`,
-    values: [
-      p.parentId,
-      p.sessionId ?? null,
-      p.kind === 'child' ? p.childId : null,
-      p.kind === 'child' ? (p.sessionVersion ?? null) : null,
-    ],
-  };
-}
-
-/**
  * The session check as a fragment for the Prisma client's tagged templates (an expression
  * to put in a SELECT list), or undefined when no caller needs checking. A statement that
  * carries it and succeeds must be followed by `markSessionChecked()`.
@@ -62,7 +42,7 @@ export function sessionCheckSql(): Sql | undefined {
     ${p.kind === 'child' ? (p.sessionVersion ?? null) : null}::int)`;
 }
 
-/** Records that a statement carrying `sessionCheck()` succeeded. */
+/** Records that a statement carrying `sessionCheckSql()` succeeded. */
 export function markSessionChecked(): void {
   const state = storage.getStore();
   if (state) state.checked = true;
@@ -73,14 +53,6 @@ export async function ensureSessionChecked(db: Queryable): Promise<void> {
   const check = sessionCheckSql();
   if (!check) return;
   await db.$executeRaw`SELECT ${check}`;
-  markSessionChecked();
-}
-
-/** @deprecated pg form for the callers not yet on the Prisma client. */
-export async function ensureSessionCheckedPg(db: Pick<pg.Pool, 'query'>): Promise<void> {
-  const check = sessionCheck(1);
-  if (!check) return;
-  await db.query(`SELECT ${check.sql}`, check.values);
   markSessionChecked();
 }
 

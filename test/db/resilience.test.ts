@@ -17,10 +17,10 @@ import {
   hardenPool,
   isUnavailable,
   resetUnavailableReportsForTests,
+  sqlStateOf,
 } from '../../shared/db/resilience.ts';
-import { runTransaction } from '../../shared/db/transaction.ts';
+import { inTransaction } from '../../shared/db/transaction.ts';
 import { startConversation } from '../../shared/learning/conversations.ts';
-import { withChildLock } from '../../shared/learning/db.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { teardownAccountsTest } from '../helpers/factories.ts';
 import { createLearner, setupLearningTest, topicIdOf } from '../learning/helpers.ts';
@@ -83,16 +83,17 @@ describe('dropped connections', () => {
     const pool = hardenPool(new pg.Pool({ connectionString: db.url, max: 1 }));
     useDatabasePool(pool);
     try {
-      const failure = await runTransaction('system:test', async (tx) => {
-        await terminate(await backendPid(tx));
+      const failure = await inTransaction('system:test', async (tx) => {
+        const [me] = await tx.$queryRaw<{ pid: number }[]>`SELECT pg_backend_pid() AS pid`;
+        await terminate(me?.pid ?? 0);
         await new Promise((resolve) => setTimeout(resolve, 100));
-        await tx.query('SELECT 1');
+        await tx.$queryRaw`SELECT 1`;
       }).catch((err: unknown) => err);
       expect(isUnavailable(failure)).toBe(true);
       // The single pool slot is usable again: the broken client was not handed back.
-      const ok = await runTransaction(
+      const ok = await inTransaction(
         'system:test',
-        async (tx) => (await tx.query('SELECT 2 AS n')).rows[0],
+        async (tx) => (await tx.$queryRaw<{ n: number }[]>`SELECT 2::int AS n`)[0],
       );
       expect(ok).toEqual({ n: 2 });
     } finally {
@@ -189,10 +190,11 @@ describe('bounded waits', () => {
 
   it('a statement that runs past the statement timeout is cancelled (unavailable), not waited for', async () => {
     const started = Date.now();
-    const failure = await runTransaction('system:test', (tx) =>
-      tx.query('SELECT pg_sleep(30)'),
+    const failure = await inTransaction(
+      'system:test',
+      (tx) => tx.$executeRaw`SELECT pg_sleep(30)`,
     ).catch((err: unknown) => err);
-    expect((failure as { code?: string }).code).toBe('57014');
+    expect(sqlStateOf(failure)).toBe('57014');
     expect(isUnavailable(failure)).toBe(true);
     expect(Date.now() - started).toBeLessThan(DB_LIMITS.statementTimeoutMs + 3_000);
   }, 20_000);
@@ -203,10 +205,10 @@ describe('bounded waits', () => {
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT pg_advisory_xact_lock(hashtext($1))', ['child:someone']);
-      const failure = await withChildLock('someone', 'system:test', async () => undefined).catch(
-        (err: unknown) => err,
-      );
-      expect((failure as { code?: string }).code).toBe('55P03');
+      const failure = await inTransaction('system:test', async () => undefined, {
+        lockKey: 'child:someone',
+      }).catch((err: unknown) => err);
+      expect(sqlStateOf(failure)).toBe('55P03');
       expect(isUnavailable(failure)).toBe(true);
     } finally {
       await holder.query('ROLLBACK');
