@@ -11,9 +11,7 @@ import type { PubsubMessagePublishedData } from '../../shared/runtime/job.ts';
 
 const alertMessage = z.object({ alertId: idSchema });
 
-export async function handleAlertEvent(
-  event: CloudEvent<PubsubMessagePublishedData>,
-): Promise<void> {
+export async function handler(event: CloudEvent<PubsubMessagePublishedData>): Promise<void> {
   const log = logger.child({
     function: 'alert-delivery',
     eventId: event.id,
@@ -50,4 +48,4 @@ export async function handleAlertEvent(
   }
 }
 
-cloudEvent<PubsubMessagePublishedData>('alert-delivery', handleAlertEvent);
+cloudEvent<PubsubMessagePublishedData>('alert-delivery', handler);

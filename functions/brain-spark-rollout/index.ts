@@ -2,6 +2,6 @@
 import { runBrainSparkRollout } from '../../shared/jobs/brain-spark-rollout.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
-export const brainSparkRollout = defineJob('brain-spark-rollout', {
+export const handler = defineJob('brain-spark-rollout', {
   run: (args) => runBrainSparkRollout(args),
 });

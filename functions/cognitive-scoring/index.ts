@@ -2,6 +2,6 @@
 import { runCognitiveScoring } from '../../shared/jobs/cognitive-scoring.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
-export const cognitiveScoring = defineJob('cognitive-scoring', {
+export const handler = defineJob('cognitive-scoring', {
   run: (args) => runCognitiveScoring(args),
 });

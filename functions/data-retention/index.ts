@@ -2,6 +2,6 @@
 import { runDataRetention } from '../../shared/jobs/data-retention.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
-export const dataRetention = defineJob('data-retention', {
+export const handler = defineJob('data-retention', {
   run: (args) => runDataRetention(args),
 });

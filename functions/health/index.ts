@@ -3,7 +3,7 @@ import { RETRY_AFTER_SECONDS } from '../../shared/db/resilience.ts';
 import { checkDatabase } from '../../shared/health.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
 
-export const health = defineHttpFunction('health', [
+export const routes = [
   route({
     method: 'GET',
     path: '/',
@@ -24,4 +24,6 @@ export const health = defineHttpFunction('health', [
     auth: 'public',
     handler: async () => ({ status: 'ok' }),
   }),
-]);
+];
+
+export const handler = defineHttpFunction('health', routes);

@@ -2,6 +2,6 @@
 import { runPartitionMaintenance } from '../../shared/jobs/partition-maintenance.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
-export const partitionMaintenance = defineJob('partition-maintenance', {
+export const handler = defineJob('partition-maintenance', {
   run: (args) => runPartitionMaintenance(args),
 });

@@ -3,6 +3,6 @@
 import { runStreakReminders } from '../../shared/jobs/streak-reminders.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
-export const streakReminders = defineJob('streak-reminders', {
+export const handler = defineJob('streak-reminders', {
   run: (args) => runStreakReminders(args),
 });

@@ -2,6 +2,6 @@
 import { runStreakReset } from '../../shared/jobs/streak-reset.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
-export const streakReset = defineJob('streak-reset', {
+export const handler = defineJob('streak-reset', {
   run: (args) => runStreakReset(args),
 });

@@ -3,6 +3,6 @@
 import { runWeeklyDigest } from '../../shared/jobs/weekly-digest.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
-export const weeklyDigest = defineJob('weekly-digest', {
+export const handler = defineJob('weekly-digest', {
   run: (args) => runWeeklyDigest(args),
 });

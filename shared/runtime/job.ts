@@ -42,12 +42,8 @@ export interface JobDefinition {
   run: (args: JobArgs) => Promise<JobResult>;
 }
 
-export interface DefinedJob {
-  name: string;
-  /** Runs the job directly (scripts, benchmark), timing it and logging the report line. */
-  run(args: Omit<JobArgs, 'log'> & { log?: JobArgs['log'] }): Promise<JobReport>;
-  handler: (event: CloudEvent<PubsubMessagePublishedData>) => Promise<void>;
-}
+/** What a job module exports as `handler`: the CloudEvent function the framework serves. */
+export type JobHandler = (event: CloudEvent<PubsubMessagePublishedData>) => Promise<void>;
 
 type Decoded = { ok: true; payload: JobPayload } | { ok: false; reason: string; issues?: unknown };
 
@@ -86,10 +82,10 @@ function eventAgeSeconds(
   return Number.isNaN(time) ? undefined : (now - time) / 1000;
 }
 
-export function defineJob(name: string, definition: JobDefinition): DefinedJob {
+export function defineJob(name: string, definition: JobDefinition): JobHandler {
   // At module load, i.e. the cold start: a bad configuration stops the instance here.
   loadConfigAtStart('job');
-  const run: DefinedJob['run'] = async (args) => {
+  const run = async (args: Omit<JobArgs, 'log'> & { log?: JobArgs['log'] }) => {
     const log = args.log ?? logger.child({ job: name });
     const started = performance.now();
     const result = await definition.run({ ...args, log });
@@ -108,7 +104,7 @@ export function defineJob(name: string, definition: JobDefinition): DefinedJob {
     return report;
   };
 
-  const handler = async (event: CloudEvent<PubsubMessagePublishedData>): Promise<void> => {
+  const handler: JobHandler = async (event) => {
     const log = logger.child({
       job: name,
       eventId: event.id,
@@ -143,5 +139,5 @@ export function defineJob(name: string, definition: JobDefinition): DefinedJob {
   };
 
   cloudEvent<PubsubMessagePublishedData>(name, handler);
-  return { name, run, handler };
+  return handler;
 }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { getFunction } from '@google-cloud/functions-framework/testing';
 import { describe, expect, it } from 'vitest';
 import { functionRegistry } from '../../shared/registry.ts';
+import { routeTables } from '../../shared/runtime/http.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -35,6 +36,19 @@ describe('function registry', () => {
       expect(existsSync(path.join(root, fn.source))).toBe(true);
       await import(path.join(root, fn.source));
       expect(getFunction(name)).toBeTypeOf('function');
+    },
+  );
+
+  // One export shape: every module exports `handler` (what the framework serves); an HTTP
+  // function also exports `routes`, the very table its handler was built from.
+  it.each(functionRegistry.map((f) => [f.name, f] as const))(
+    '%s exports the one function shape',
+    async (name, fn) => {
+      const mod = (await import(path.join(root, fn.source))) as Record<string, unknown>;
+      expect(mod.handler).toBeTypeOf('function');
+      const expected = fn.kind === 'http' ? ['handler', 'routes'] : ['handler'];
+      expect(Object.keys(mod).sort()).toEqual(expected);
+      if (fn.kind === 'http') expect(mod.routes).toBe(routeTables.get(name));
     },
   );
 });
