@@ -277,6 +277,15 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
     res.set('cache-control', 'no-store');
     const path = req.path || '/';
     let routePath: string | undefined;
+    const observer = responseObserver;
+    let sent: unknown;
+    if (observer) {
+      const send = res.send.bind(res);
+      res.send = (payload?: unknown) => {
+        sent = payload;
+        return send(payload);
+      };
+    }
     try {
       const corsAllowed = applyCors(req, res);
       if (req.method === 'OPTIONS') {
@@ -361,6 +370,14 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
         sendProblem(res, new AppError('internal', 'Something went wrong on our side'), requestId);
       }
     } finally {
+      observer?.({
+        functionName: name,
+        method: req.method,
+        routePath,
+        status: res.statusCode,
+        headers: res.getHeaders(),
+        body: sent,
+      });
       log.info('request', {
         method: req.method,
         route: routePath,
@@ -371,11 +388,39 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
   };
 }
 
+// Every function's route table, by function name: the OpenAPI builder (shared/contract) reads
+// the routes the functions actually serve, so the document cannot drift from them.
+const routeTables = new Map<string, readonly Route[]>();
+
+/** The routes of the HTTP functions imported so far, by function name. */
+export function httpRouteTables(): ReadonlyMap<string, readonly Route[]> {
+  return routeTables;
+}
+
+/**
+ * Tests only: called with every response a handler sends (the contract suite validates them
+ * against docs/openapi.json). Undefined in production: one property read per request.
+ */
+export type ResponseObserver = (event: {
+  functionName: string;
+  method: string;
+  /** The matched route's path (`/children/:childId`), or undefined when no route matched. */
+  routePath: string | undefined;
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  body: unknown;
+}) => void;
+let responseObserver: ResponseObserver | undefined;
+export function observeResponses(observer: ResponseObserver | undefined): void {
+  responseObserver = observer;
+}
+
 /** Builds the handler and registers it with the Functions Framework under `name`. */
 export function defineHttpFunction(name: string, routes: readonly Route[]): HttpHandler {
   // At module load, i.e. the cold start: a bad configuration stops the instance here.
   loadConfigAtStart('http');
   installMalformedBodyHandler();
+  routeTables.set(name, routes);
   const handler = createHttpHandler(name, routes);
   ff.http(name, handler);
   return handler;
