@@ -95,7 +95,10 @@ function errorResponses(codes: readonly ErrorCode[]): Record<string, Json> {
     const headers: Json = { 'X-Request-Id': { $ref: '#/components/headers/X-Request-Id' } };
     if (status === 401)
       headers['WWW-Authenticate'] = { $ref: '#/components/headers/WWW-Authenticate' };
-    if (status === 429 || status === 503) headers['Retry-After'] = retryAfterHeader;
+    if (status === 429) headers['Retry-After'] = retryAfterHeader;
+    // The database or Redis being out says when to retry; a provider (Google's keys) does not.
+    if (status === 503)
+      headers['Retry-After'] = { ...headerComponents['Retry-After'], required: false };
     out[String(status)] = {
       description: `Problem: ${list.join(', ')}`,
       headers,
@@ -310,7 +313,19 @@ export function buildDocument(tables: ReadonlyMap<string, readonly Route[]>): Bu
             : {}),
       };
     }
-    Object.assign(responses, errorResponses(errorCodesOf(route, contract)));
+    for (const [status, response] of Object.entries(
+      errorResponses(errorCodesOf(route, contract)),
+    )) {
+      const given = responses[status];
+      // A status with a body of its own too (health's 503 is JSON health or a problem).
+      responses[status] = given
+        ? {
+            ...given,
+            description: `${given.description}; or ${response.description}`,
+            content: { ...(given.content as Json), ...(response.content as Json) },
+          }
+        : response;
+    }
 
     const operation: Json = {
       operationId: operationId(fn, route.method, route.path),

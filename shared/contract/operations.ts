@@ -104,7 +104,11 @@ export const operations: Record<OperationKey, OperationContract> = {
   },
 
   // ---- parents ----
-  'parents GET /me': { summary: 'The signed-in parent', responses: [ok(S.Parent)] },
+  'parents GET /me': {
+    summary: 'The signed-in parent',
+    responses: [ok(S.Parent)],
+    errors: ['not_found'],
+  },
   'parents PATCH /me': {
     summary: 'Update the profile and settings',
     responses: [ok(S.Parent)],
@@ -336,11 +340,13 @@ export const operations: Record<OperationKey, OperationContract> = {
     summary: 'Daily activity over a date range',
     responses: [ok(S.DailyActivity)],
     learner: true,
+    errors: ['invalid_request'],
   },
   'dashboard GET /children/{childId}/cognitive-metrics': {
     summary: 'Cognitive metrics over a date range',
     responses: [ok(S.CognitiveMetrics)],
     learner: true,
+    errors: ['invalid_request'],
   },
   'dashboard GET /children/{childId}/flags': {
     summary: 'Flagged messages',

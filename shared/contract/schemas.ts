@@ -187,12 +187,9 @@ export const Message = z
     selectedChoiceIndex: z.number().int().nullable(),
     isFreeForm: z.boolean(),
     wasFiltered: z.boolean(),
-    filterReason: z
-      .string()
-      .nullable()
-      .meta({
-        description: 'Why the message was flagged: for the parent only (null for a child).',
-      }),
+    filterReason: z.string().nullable().meta({
+      description: 'Why the message was flagged: for the parent only (null for a child).',
+    }),
     createdAt: dateTime,
   })
   .meta({ id: 'Message' });
