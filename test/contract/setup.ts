@@ -6,16 +6,23 @@ import { afterEach } from 'vitest';
 import { observeResponses } from '../../shared/runtime/http.ts';
 import { type ContractValidator, createValidator } from './validator.ts';
 
+let violations: string[] = [];
+
+/** The violations seen since the last call (test/contract/validator.test.ts checks its own). */
+export function takeContractViolations(): string[] {
+  const found = violations;
+  violations = [];
+  return found;
+}
+
 if (process.env.CONTRACT_CHECK !== 'off') {
   let validator: ContractValidator | undefined;
-  let violations: string[] = [];
   observeResponses((response) => {
     validator ??= createValidator();
     violations.push(...validator.check(response));
   });
   afterEach(() => {
-    const found = violations;
-    violations = [];
+    const found = takeContractViolations();
     if (found.length > 0) {
       throw new Error(`Responses broke the API contract (docs/openapi.json):\n${found.join('\n')}`);
     }
