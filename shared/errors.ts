@@ -18,7 +18,6 @@ export const statusByCode = {
   topic_locked: 403,
   not_found: 404,
   method_not_allowed: 405,
-  conflict: 409,
   email_taken: 409,
   child_limit_reached: 409,
   insufficient_stars: 409,

@@ -146,7 +146,3 @@ export const functionRegistry: readonly FunctionSpec[] = [
 export const httpFunctions = functionRegistry.filter((f) => f.kind === 'http');
 export const jobFunctions = functionRegistry.filter((f) => f.kind === 'job');
 export const eventFunctions = functionRegistry.filter((f) => f.kind === 'event');
-
-export function findFunction(name: string): FunctionSpec | undefined {
-  return functionRegistry.find((f) => f.name === name);
-}

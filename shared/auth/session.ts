@@ -5,6 +5,9 @@
 // routes. A request that sends neither runs it alone before its answer leaves.
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type pg from 'pg';
+import type { Queryable } from '../db/client.ts';
+import { sqlStateOf } from '../db/resilience.ts';
+import { type Sql, sql } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import type { Principal } from './principal.ts';
 
@@ -45,6 +48,20 @@ export function sessionCheck(first: number): { sql: string; values: unknown[] } 
   };
 }
 
+/**
+ * The session check as a fragment for the Prisma client's tagged templates (an expression
+ * to put in a SELECT list), or undefined when no caller needs checking. A statement that
+ * carries it and succeeds must be followed by `markSessionChecked()`.
+ */
+export function sessionCheckSql(): Sql | undefined {
+  const state = storage.getStore();
+  if (!state || state.checked) return undefined;
+  const p = state.principal;
+  return sql`assert_live_session(${p.parentId}::uuid, ${p.sessionId ?? null}::uuid,
+    ${p.kind === 'child' ? p.childId : null}::uuid,
+    ${p.kind === 'child' ? (p.sessionVersion ?? null) : null}::int)`;
+}
+
 /** Records that a statement carrying `sessionCheck()` succeeded. */
 export function markSessionChecked(): void {
   const state = storage.getStore();
@@ -52,7 +69,15 @@ export function markSessionChecked(): void {
 }
 
 /** The request's session check, alone, if nothing carried it yet. */
-export async function ensureSessionChecked(db: Pick<pg.Pool, 'query'>): Promise<void> {
+export async function ensureSessionChecked(db: Queryable): Promise<void> {
+  const check = sessionCheckSql();
+  if (!check) return;
+  await db.$executeRaw`SELECT ${check}`;
+  markSessionChecked();
+}
+
+/** @deprecated pg form for the callers not yet on the Prisma client. */
+export async function ensureSessionCheckedPg(db: Pick<pg.Pool, 'query'>): Promise<void> {
   const check = sessionCheck(1);
   if (!check) return;
   await db.query(`SELECT ${check.sql}`, check.values);
@@ -61,6 +86,6 @@ export async function ensureSessionChecked(db: Pick<pg.Pool, 'query'>): Promise<
 
 /** The 401 for a token whose sign-in ended, or undefined for any other error. */
 export function sessionEndedError(err: unknown): AppError | undefined {
-  if ((err as { code?: unknown } | null)?.code !== SESSION_ENDED) return undefined;
+  if (sqlStateOf(err) !== SESSION_ENDED) return undefined;
   return new AppError('invalid_token', 'The session has ended; sign in again', { cause: err });
 }

@@ -3,10 +3,14 @@
 // so a function's cold start only pays for what it touches.
 import pg from 'pg';
 import { config } from '../config.ts';
-import type { PrismaClient } from './generated/prisma/client.ts';
+import type { Prisma, PrismaClient } from './generated/prisma/client.ts';
 import { DB_LIMITS, hardenPool } from './resilience.ts';
 
 export type Db = PrismaClient;
+/** What a service runs statements on: the client itself or an open transaction. */
+export type Tx = Prisma.TransactionClient;
+/** The raw-SQL subset, for services that only need tagged-template statements. */
+export type Queryable = Pick<Tx, '$queryRaw' | '$executeRaw'>;
 
 let poolPromise: Promise<pg.Pool> | undefined;
 let prismaPromise: Promise<PrismaClient> | undefined;
@@ -64,7 +68,8 @@ export function getPool(): Promise<pg.Pool> {
   return poolPromise;
 }
 
-export function getPrisma(): Promise<PrismaClient> {
+/** The process's Prisma client: every function and job reads and writes through it. */
+export function getDb(): Promise<PrismaClient> {
   prismaPromise ??= (async () => {
     const [{ PrismaClient }, { PrismaPg }, pool] = await Promise.all([
       import('./generated/prisma/client.ts'),

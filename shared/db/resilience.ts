@@ -64,9 +64,34 @@ const NETWORK_CODES = new Set([
 const NETWORK_MESSAGES =
   /Connection terminated|timeout exceeded when trying to connect|Query read timeout|not queryable|Client was closed|Connection ended unexpectedly|Cannot use a pool after calling end|the database system is (starting up|shutting down|in recovery mode)/i;
 
+// What @prisma/adapter-pg reports instead of a code for connection-level failures.
+const ADAPTER_KINDS: Record<string, string> = {
+  DatabaseNotReachable: 'ECONNREFUSED',
+  ConnectionClosed: 'ECONNRESET',
+  SocketTimeout: 'ETIMEDOUT',
+  TooManyConnections: '53300',
+};
+
+/**
+ * The SQLSTATE or network code of one error in the chain. Prisma's driver-adapter causes
+ * carry the server's code as `originalCode` (their `code` may be a Prisma kind instead).
+ */
 function codeOf(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : undefined;
+  const e = err as { code?: unknown; originalCode?: unknown; kind?: unknown } | null;
+  if (typeof e?.originalCode === 'string') return e.originalCode;
+  if (typeof e?.kind === 'string' && ADAPTER_KINDS[e.kind]) return ADAPTER_KINDS[e.kind];
+  // Prisma's own error codes (P2010: raw query failed) name no cause: look deeper.
+  if (typeof e?.code === 'string' && /^P\d{4}$/.test(e.code)) return undefined;
+  return typeof e?.code === 'string' ? e.code : undefined;
+}
+
+/** The first SQLSTATE (or network code) in `err`'s chain, Prisma-wrapped or not. */
+export function sqlStateOf(err: unknown): string | undefined {
+  for (const e of chain(err)) {
+    const code = codeOf(e);
+    if (code) return code;
+  }
+  return undefined;
 }
 
 /** Walks `cause`, AggregateError members and Prisma's wrapped driver errors. */
@@ -77,9 +102,21 @@ function* chain(err: unknown): Generator<unknown> {
     if (next === null || typeof next !== 'object' || seen.has(next)) continue;
     seen.add(next);
     yield next;
-    const e = next as { cause?: unknown; errors?: unknown; originalError?: unknown };
-    pending.push(e.cause, e.originalError);
-    if (Array.isArray(e.errors)) pending.push(...e.errors);
+    const e = next as {
+      cause?: unknown;
+      errors?: unknown;
+      originalError?: unknown;
+      meta?: { driverAdapterError?: unknown };
+    };
+    // Only objects go on the stack: an undefined entry would end the walk early.
+    for (const inner of [
+      e.cause,
+      e.originalError,
+      e.meta?.driverAdapterError,
+      ...(Array.isArray(e.errors) ? e.errors : []),
+    ]) {
+      if (inner !== null && typeof inner === 'object') pending.push(inner);
+    }
   }
 }
 

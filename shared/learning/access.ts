@@ -22,3 +22,6 @@ export async function learnerFor(
 
 export const actorOf = (principal: Principal): string =>
   principal.kind === 'child' ? `child:${principal.childId}` : `parent:${principal.parentId}`;
+
+/** The runtime's learner resolution for routes declaring `learner` (shared/runtime/http.ts). */
+export const resolveLearner = learnerFor;

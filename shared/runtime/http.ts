@@ -10,9 +10,10 @@ import { verifyAccessToken } from '../auth/access-token.ts';
 import type { AuthMode, Principal } from '../auth/principal.ts';
 import { ensureSessionChecked, runWithPrincipal, sessionEndedError } from '../auth/session.ts';
 import { config, loadConfigAtStart } from '../config.ts';
-import { getPool } from '../db/client.ts';
+import { getDb } from '../db/client.ts';
 import { isUnavailable, reportUnavailable, unavailableError } from '../db/resilience.ts';
 import { AppError, type FieldError, isAppError, titleFor } from '../errors.ts';
+import type { Learner } from '../learning/learner.ts';
 import { errorFields, type Logger, logger } from '../log.ts';
 import { installMalformedBodyHandler, MAX_BODY_BYTES } from './body-errors.ts';
 
@@ -21,11 +22,21 @@ export { MAX_BODY_BYTES };
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type AnySchema = z.ZodType;
 
-export interface RouteContext<B, Q, P, A extends AuthMode> {
+export interface RouteContext<
+  B,
+  Q,
+  P,
+  A extends AuthMode,
+  L extends string | undefined = undefined,
+> {
   body: B;
   query: Q;
   params: P;
   principal: A extends 'public' ? Principal | null : Principal;
+  /** The child the route acts on, resolved once by the runtime (routes declaring `learner`). */
+  learner: L extends string ? Learner : undefined;
+  /** The request's clock reading: every rule of one request sees the same instant. */
+  now: Date;
   requestId: string;
   log: Logger;
   ip: string | undefined;
@@ -44,11 +55,18 @@ export interface RouteDefinition<
   QS extends AnySchema | undefined,
   PS extends AnySchema | undefined,
   A extends AuthMode,
+  L extends string | undefined = undefined,
 > {
   method: Method;
   /** Path relative to the function, e.g. `/children/:childId/session`. */
   path: string;
   auth: A;
+  /**
+   * The path parameter naming the child this route acts on. The runtime canonicalises it,
+   * checks that the caller may act for that child (ownership, consents, a child session's
+   * limits) and hands the handler `learner`; services take that, never a bare id.
+   */
+  learner?: L;
   body?: BS;
   query?: QS;
   params?: PS;
@@ -57,7 +75,8 @@ export interface RouteDefinition<
       BS extends AnySchema ? z.output<BS> : undefined,
       QS extends AnySchema ? z.output<QS> : Record<string, never>,
       PS extends AnySchema ? z.output<PS> : Record<string, string>,
-      A
+      A,
+      L
     >,
   ) => Promise<RouteResult | unknown>;
 }
@@ -66,6 +85,7 @@ export interface Route {
   method: Method;
   path: string;
   auth: AuthMode;
+  learner?: string;
   pattern: RegExp;
   paramNames: string[];
   body?: AnySchema;
@@ -80,7 +100,14 @@ export function route<
   BS extends AnySchema | undefined = undefined,
   QS extends AnySchema | undefined = undefined,
   PS extends AnySchema | undefined = undefined,
->(def: RouteDefinition<BS, QS, PS, A>): Route {
+  L extends string | undefined = undefined,
+>(def: RouteDefinition<BS, QS, PS, A, L>): Route {
+  if (def.learner !== undefined && !def.path.includes(`:${def.learner}`)) {
+    throw new Error(`Route ${def.method} ${def.path}: learner names no path parameter`);
+  }
+  if (def.learner !== undefined && def.auth === 'public') {
+    throw new Error(`Route ${def.method} ${def.path}: a learner route needs a caller`);
+  }
   const paramNames: string[] = [];
   const source = def.path
     .replace(/\/+$/, '')
@@ -97,6 +124,7 @@ export function route<
     method: def.method,
     path: def.path,
     auth: def.auth,
+    ...(def.learner !== undefined ? { learner: def.learner } : {}),
     pattern: new RegExp(`^${source}/?$`),
     paramNames,
     ...(def.body ? { body: def.body } : {}),
@@ -264,6 +292,17 @@ function clientIp(req: Request): string | undefined {
   return last || req.socket.remoteAddress || undefined;
 }
 
+/**
+ * Resolves a learner route's child. Loaded on first use: functions without learner routes
+ * (auth, parents) never import the learning services.
+ */
+async function resolveLearnerFor(principal: Principal, childId: unknown, now: Date) {
+  // The params schema canonicalised it (idSchema); anything else is a route-table bug.
+  if (typeof childId !== 'string') throw new Error('learner parameter missing after validation');
+  const { resolveLearner } = await import('../learning/access.ts');
+  return resolveLearner(principal, childId, now);
+}
+
 export type HttpHandler = (req: Request, res: Response) => Promise<void>;
 
 export function createHttpHandler(name: string, routes: readonly Route[]): HttpHandler {
@@ -329,10 +368,21 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
         query: matched.query ? req.query : {},
         body: matched.body && isJson ? req.body : undefined,
       });
+      const now = new Date();
       const result = await runWithPrincipal(principal, async () => {
+        const learner =
+          matched.learner !== undefined && principal
+            ? await resolveLearnerFor(
+                principal,
+                (inputs.params as Record<string, unknown>)[matched.learner],
+                now,
+              )
+            : undefined;
         const value = await matched.handler({
           ...inputs,
           principal,
+          learner,
+          now,
           requestId,
           log,
           ip: clientIp(req),
@@ -341,7 +391,7 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
         });
         // A route whose statements did not carry the session check runs it now, before
         // anything leaves (such routes only read: every write runs in a checked transaction).
-        if (principal) await ensureSessionChecked(await getPool());
+        if (principal) await ensureSessionChecked(await getDb());
         return value;
       });
       const response = isRouteResult(result) ? result : { status: 200, body: result };
@@ -422,6 +472,13 @@ export function defineHttpFunction(name: string, routes: readonly Route[]): Http
   installMalformedBodyHandler();
   routeTables.set(name, routes);
   const handler = createHttpHandler(name, routes);
+  routeTables.set(name, routes);
   ff.http(name, handler);
   return handler;
 }
+
+/**
+ * Every HTTP function's routes by function name, as registered in this process: the route
+ * table the security suite and the API document read, so no route can skip them.
+ */
+export const routeTables = new Map<string, readonly Route[]>();
