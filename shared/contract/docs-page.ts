@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type http from 'node:http';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { httpRouteTables } from '../runtime/http.ts';
+import { routeTables } from '../runtime/http.ts';
 import { buildDocument } from './openapi.ts';
 
 const require = createRequire(import.meta.url);
@@ -47,7 +47,7 @@ let documentJson: string | undefined;
 export function serveApiDocs(pathname: string, baseUrl: string, res: http.ServerResponse): boolean {
   if (pathname === '/openapi.json') {
     if (!documentJson) {
-      const { document } = buildDocument(httpRouteTables());
+      const { document } = buildDocument(routeTables);
       documentJson = JSON.stringify({
         ...document,
         servers: [{ url: baseUrl, description: 'This server (npm start)' }],

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { type ErrorCode, statusByCode } from '../errors.ts';
 import { httpFunctions } from '../registry.ts';
-import { httpRouteTables, type Route } from '../runtime/http.ts';
+import { type Route, routeTables } from '../runtime/http.ts';
 import { type OperationContract, type OperationKey, operations } from './operations.ts';
 import * as schemas from './schemas.ts';
 import { API_VERSION } from './version.ts';
@@ -19,7 +19,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** Imports every HTTP function of the registry (registering its routes) and returns the tables. */
 export async function loadRouteTables(): Promise<ReadonlyMap<string, readonly Route[]>> {
   for (const fn of httpFunctions) await import(path.resolve(root, fn.source));
-  return httpRouteTables();
+  return routeTables;
 }
 
 /** `/children/:childId` -> `/children/{childId}` (the function-relative path of a route). */
@@ -74,7 +74,7 @@ export function errorCodesOf(route: Route, contract: OperationContract): ErrorCo
     codes.add('invalid_token');
     codes.add('forbidden');
   }
-  if (contract.learner) {
+  if (route.learner !== undefined || contract.learner) {
     for (const c of ['consent_required', 'bedtime', 'time_limit_reached', 'not_found'] as const)
       codes.add(c);
   }

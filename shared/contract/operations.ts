@@ -225,7 +225,7 @@ export const operations: Record<OperationKey, OperationContract> = {
     summary: 'Start a conversation with the tutor',
     responses: [created(S.StartedConversation)],
     learner: true,
-    errors: ['topic_locked', 'message_limit_reached', 'conflict'],
+    errors: ['topic_locked', 'message_limit_reached'],
     requestExample: { type: 'exploration' },
   },
   'conversations GET /children/{childId}/{conversationId}': {
@@ -247,7 +247,6 @@ export const operations: Record<OperationKey, OperationContract> = {
       'conversation_ended',
       'message_limit_reached',
       'idempotency_key_reused',
-      'conflict',
       'rate_limited',
     ],
     requestExample: { choiceIndex: 0 },
@@ -256,7 +255,7 @@ export const operations: Record<OperationKey, OperationContract> = {
     summary: 'End a conversation (stars for a complete one)',
     responses: [ok(S.EndedConversation)],
     learner: true,
-    errors: ['conversation_ended', 'conflict'],
+    errors: ['conversation_ended'],
   },
 
   // ---- brain-sparks ----
@@ -272,7 +271,7 @@ export const operations: Record<OperationKey, OperationContract> = {
       ok(S.SparkCompletion, 'In progress or completed'),
     ],
     learner: true,
-    errors: ['conversation_ended', 'message_limit_reached', 'conflict'],
+    errors: ['conversation_ended', 'message_limit_reached'],
   },
 
   // ---- topics ----

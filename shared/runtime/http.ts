@@ -438,15 +438,6 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
   };
 }
 
-// Every function's route table, by function name: the OpenAPI builder (shared/contract) reads
-// the routes the functions actually serve, so the document cannot drift from them.
-const routeTables = new Map<string, readonly Route[]>();
-
-/** The routes of the HTTP functions imported so far, by function name. */
-export function httpRouteTables(): ReadonlyMap<string, readonly Route[]> {
-  return routeTables;
-}
-
 /**
  * Tests only: called with every response a handler sends (the contract suite validates them
  * against docs/openapi.json). Undefined in production: one property read per request.
@@ -470,7 +461,6 @@ export function defineHttpFunction(name: string, routes: readonly Route[]): Http
   // At module load, i.e. the cold start: a bad configuration stops the instance here.
   loadConfigAtStart('http');
   installMalformedBodyHandler();
-  routeTables.set(name, routes);
   const handler = createHttpHandler(name, routes);
   routeTables.set(name, routes);
   ff.http(name, handler);

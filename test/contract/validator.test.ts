@@ -4,7 +4,7 @@
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { httpRouteTables } from '../../shared/runtime/http.ts';
+import { routeTables } from '../../shared/runtime/http.ts';
 import { takeContractViolations } from './setup.ts';
 import { createValidator } from './validator.ts';
 
@@ -72,7 +72,7 @@ describe('contract validator', () => {
 
   it('fails a test whose handler answers a deliberately wrong field', async () => {
     await import('../../functions/rewards/index.ts');
-    const routes = httpRouteTables().get('rewards') ?? [];
+    const routes = routeTables.get('rewards') ?? [];
     const catalogue = routes.find((r) => r.method === 'GET' && r.path === '/catalogue');
     if (!catalogue) throw new Error('no GET /rewards/catalogue');
     const original = catalogue.handler;

@@ -753,7 +753,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "invalid_request" | "validation_failed" | "malformed_json" | "weak_password" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "forbidden" | "consent_required" | "invalid_pin" | "bedtime" | "time_limit_reached" | "topic_locked" | "not_found" | "method_not_allowed" | "conflict" | "email_taken" | "child_limit_reached" | "insufficient_stars" | "conversation_ended" | "already_owned" | "idempotency_key_reused" | "payload_too_large" | "unsupported_media_type" | "age_out_of_range" | "message_limit_reached" | "rate_limited" | "internal" | "unavailable";
+            code: "invalid_request" | "validation_failed" | "malformed_json" | "weak_password" | "unauthenticated" | "invalid_credentials" | "invalid_token" | "forbidden" | "consent_required" | "invalid_pin" | "bedtime" | "time_limit_reached" | "topic_locked" | "not_found" | "method_not_allowed" | "email_taken" | "child_limit_reached" | "insufficient_stars" | "conversation_ended" | "already_owned" | "idempotency_key_reused" | "payload_too_large" | "unsupported_media_type" | "age_out_of_range" | "message_limit_reached" | "rate_limited" | "internal" | "unavailable";
             requestId: string;
             instance?: string;
             /** @description Field errors of a validation_failed problem. */
@@ -5389,21 +5389,6 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: conflict */
-            409: {
-                headers: {
-                    "X-Request-Id": components["headers"]["X-Request-Id"];
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/problem+json": components["schemas"]["Problem"] & {
-                        /** @constant */
-                        status?: 409;
-                        /** @enum {unknown} */
-                        code?: "conflict";
-                    };
-                };
-            };
             /** @description Problem: payload_too_large */
             413: {
                 headers: {
@@ -5701,7 +5686,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: conflict, conversation_ended */
+            /** @description Problem: conversation_ended */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5712,7 +5697,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        code?: "conflict" | "conversation_ended";
+                        code?: "conversation_ended";
                     };
                 };
             };
@@ -5894,7 +5879,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: conflict, conversation_ended */
+            /** @description Problem: conversation_ended */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -5905,7 +5890,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        code?: "conflict" | "conversation_ended";
+                        code?: "conversation_ended";
                     };
                 };
             };
@@ -6151,7 +6136,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description Problem: conflict, conversation_ended */
+            /** @description Problem: conversation_ended */
             409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
@@ -6162,7 +6147,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        code?: "conflict" | "conversation_ended";
+                        code?: "conversation_ended";
                     };
                 };
             };
