@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { type ErrorCode, statusByCode } from '../errors.ts';
 import { httpFunctions } from '../registry.ts';
 import { type Route, routeTables } from '../runtime/http.ts';
-import { type OperationContract, type OperationKey, operations } from './operations.ts';
+import { contractOf, type OperationContract, type OperationKey, operations } from './operations.ts';
 import * as schemas from './schemas.ts';
 import { API_VERSION } from './version.ts';
 
@@ -243,7 +243,7 @@ export function buildDocument(tables: ReadonlyMap<string, readonly Route[]>): Bu
   for (const fn of httpFunctions) {
     for (const route of tables.get(fn.name) ?? []) {
       const key = operationKey(fn.name, route);
-      const contract = operations[key];
+      const contract = contractOf(key);
       if (!contract) {
         missingContracts.push(key);
         continue;
@@ -307,7 +307,14 @@ export function buildDocument(tables: ReadonlyMap<string, readonly Route[]>): Bu
         description: r.description,
         headers,
         ...(r.body
-          ? { content: { [contentType]: { schema: refOf(r.body) } } }
+          ? {
+              content: {
+                [contentType]: { schema: refOf(r.body) },
+                ...Object.fromEntries(
+                  (r.alsoAs ?? []).map((m) => [m, { schema: { type: 'string' } }]),
+                ),
+              },
+            }
           : r.contentType
             ? { content: { [contentType]: { schema: { type: 'string' } } } }
             : {}),

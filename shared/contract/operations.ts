@@ -13,6 +13,8 @@ export interface SuccessResponse {
   body?: z.ZodType;
   /** Default application/json. */
   contentType?: string;
+  /** Other media types the same status may carry (a page: `{ type: 'string' }`). */
+  alsoAs?: readonly string[];
   headers?: readonly ResponseHeader[];
 }
 
@@ -34,13 +36,13 @@ export interface OperationContract {
 
 export type OperationKey = `${string} ${'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'} /${string}`;
 
-const ok = (body: z.ZodType, description = 'OK'): SuccessResponse => ({
-  status: 200,
+const ok = <B extends z.ZodType>(body: B, description = 'OK') => ({
+  status: 200 as const,
   description,
   body,
 });
-const created = (body: z.ZodType, description = 'Created'): SuccessResponse => ({
-  status: 201,
+const created = <B extends z.ZodType>(body: B, description = 'Created') => ({
+  status: 201 as const,
   description,
   body,
 });
@@ -64,7 +66,7 @@ const notReady: SuccessResponse = {
 const signIn = ['invalid_credentials', 'rate_limited'] as const;
 const childPin = '1234';
 
-export const operations: Record<OperationKey, OperationContract> = {
+export const operations = {
   // ---- auth ----
   'auth POST /signup': {
     summary: 'Create a parent account (email and password)',
@@ -143,6 +145,7 @@ export const operations: Record<OperationKey, OperationContract> = {
         status: 200,
         description: 'Unsubscribed: JSON, or an HTML page when the client accepts text/html',
         body: S.Unsubscribed,
+        alsoAs: ['text/html'],
       },
     ],
     errors: ['invalid_request'],
@@ -364,4 +367,21 @@ export const operations: Record<OperationKey, OperationContract> = {
     responses: [ok(S.Health, 'Ready'), notReady],
   },
   'health GET /live': { summary: 'Liveness: the process answers', responses: [ok(S.Live)] },
-};
+} satisfies Record<OperationKey, OperationContract>;
+
+export type KnownOperation = keyof typeof operations;
+
+/**
+ * The body type a route's success responses may carry, from its schemas: a handler can be typed
+ * by it, e.g. `handler: async (ctx): Promise<SuccessBody<'streaks GET /children/{childId}'>> => ...`.
+ */
+export type SuccessBody<K extends KnownOperation> =
+  (typeof operations)[K]['responses'][number] extends infer R
+    ? R extends { body: infer B extends z.ZodType }
+      ? z.output<B>
+      : never
+    : never;
+
+/** The contract of a route, or undefined when it has none. */
+export const contractOf = (key: string): OperationContract | undefined =>
+  (operations as Record<string, OperationContract>)[key];

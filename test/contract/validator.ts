@@ -93,8 +93,12 @@ export function createValidator(document: Json = loadDocument()): ContractValida
       if (!documented) return [`${where}: status ${status} is not documented`];
 
       const problems: string[] = [];
-      for (const name of Object.keys(documented.headers ?? {})) {
-        if (components.headers[name]?.required && headers[name.toLowerCase()] === undefined)
+      for (const [name, header] of Object.entries(documented.headers ?? {})) {
+        const ref = (header as { $ref?: string }).$ref;
+        const spec = ref
+          ? components.headers[ref.replace('#/components/headers/', '')]
+          : (header as { required?: boolean });
+        if (spec?.required && headers[name.toLowerCase()] === undefined)
           problems.push(`${where}: header ${name} is missing`);
       }
       if (!documented.content) {

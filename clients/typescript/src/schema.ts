@@ -3079,6 +3079,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Unsubscribed"];
+                    "text/html": string;
                 };
             };
             /** @description Problem: invalid_request, validation_failed */
