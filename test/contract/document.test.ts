@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { createConfig, lintFromString } from '@redocly/openapi-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_TYPES_PATH, clientTypesText } from '../../shared/contract/client-types.ts';
 import {
   buildDocument,
   DOCUMENT_PATH,
@@ -41,6 +42,12 @@ describe('docs/openapi.json', () => {
     const committed = readFileSync(DOCUMENT_PATH, 'utf8');
     // On failure: run `npm run openapi` and commit docs/openapi.json.
     expect(committed === documentText(built.document)).toBe(true);
+  });
+
+  it("keeps the typed client's types generated from it", async () => {
+    const committed = readFileSync(CLIENT_TYPES_PATH, 'utf8');
+    // On failure: run `npm run openapi` and commit clients/typescript/src/schema.ts.
+    expect(committed === (await clientTypesText(built.document))).toBe(true);
   });
 
   it('has a contract for every route and a route for every contract', () => {
