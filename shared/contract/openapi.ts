@@ -371,6 +371,14 @@ export function buildDocument(tables: ReadonlyMap<string, readonly Route[]>): Bu
     },
     servers: [
       { url: 'http://127.0.0.1:8080', description: '`npm start` (every function on one port)' },
+      {
+        url: 'https://{region}-{project}.cloudfunctions.net',
+        description: 'Deployed: each Cloud Function under its name, as locally',
+        variables: {
+          region: { default: 'us-central1', description: 'The deploy region' },
+          project: { default: 'brainspark', description: 'The Google Cloud project id' },
+        },
+      },
     ],
     tags: httpFunctions.map((fn) => ({ name: fn.name, description: fn.description })),
     paths,
