@@ -15,6 +15,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { config } from '../shared/config.ts';
+import { closeDatabase, useDatabasePool } from '../shared/db/client.ts';
 import { migrateUp } from '../shared/db/migrator.ts';
 import { jobRunners } from '../shared/jobs/index.ts';
 import { toIsoDate } from '../shared/jobs/time.ts';
@@ -286,7 +287,8 @@ async function main(): Promise<void> {
   }
   await client.end();
 
-  const pool = new pg.Pool({ connectionString: benchUrl.toString(), max: 4 });
+  // The jobs run on the process's Prisma client, over this pool (the lock, two shards, one spare).
+  useDatabasePool(new pg.Pool({ connectionString: benchUrl.toString(), max: 4 }));
   const log = createLogger({ bench: true });
   const nextHour = new Date(seedInstant.getTime() + 3600_000);
   // Run 1 catches up on everything the seed left due, run 2 repeats it (idempotence), and for
@@ -308,7 +310,7 @@ async function main(): Promise<void> {
       const run = index + 1;
       const started = performance.now();
       process.stderr.write(`running ${job} (run ${run})...`);
-      const report = await runner(pool, {
+      const report = await runner({
         ...args,
         log,
         onProgress: (p) => process.stderr.write(` ${p.step}:${p.done}`),
@@ -318,7 +320,7 @@ async function main(): Promise<void> {
       results.push({ job, run, rows: report.rowsTouched, ms });
     }
   }
-  await pool.end();
+  await closeDatabase();
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(

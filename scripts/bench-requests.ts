@@ -228,7 +228,8 @@ async function main(): Promise<void> {
 async function benchFactories() {
   const { randomUUID } = await import('node:crypto');
   const { hashSecret } = await import('../shared/accounts/passwords.ts');
-  const { parentActor, withTransaction } = await import('../shared/accounts/db.ts');
+  const { parentActor } = await import('../shared/accounts/db.ts');
+  const { inTransaction } = await import('../shared/db/transaction.ts');
   const { insertRefreshToken } = await import('../shared/accounts/refresh-tokens.ts');
   const { issueAccessToken } = await import('../shared/auth/access-token.ts');
   const { grantConsent } = await import('../shared/accounts/consents.ts');
@@ -237,11 +238,9 @@ async function benchFactories() {
   return {
     async createParentForBench(pool: pg.Pool, i: number) {
       const id = randomUUID();
-      const refresh = await withTransaction(parentActor(id), async (tx) => {
-        await tx.query(
-          `INSERT INTO parents (id, email, password_hash, display_name, timezone) VALUES ($1, $2, $3, 'Bench', 'UTC')`,
-          [id, `bench-${i}-${id.slice(0, 8)}@example.test`, passwordHash],
-        );
+      const refresh = await inTransaction(parentActor(id), async (tx) => {
+        await tx.$executeRaw`INSERT INTO parents (id, email, password_hash, display_name, timezone)
+          VALUES (${id}::uuid, ${`bench-${i}-${id.slice(0, 8)}@example.test`}, ${passwordHash}, 'Bench', 'UTC')`;
         return insertRefreshToken(tx, id, { userAgent: 'bench' });
       });
       for (const type of ['coppa', 'terms', 'privacy'] as const) {

@@ -120,7 +120,7 @@ async function main(): Promise<void> {
       }
     }
     const started = performance.now();
-    const result = await runner(pool, {
+    const result = await runner({
       log: logger.child({ job: name }),
       onProgress: display.onProgress,
       ...(payload.data.date ? { date: payload.data.date } : {}),

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   }
   if (!cfg.GOOGLE_CLOUD_PROJECT) {
     const { deliverAlertsInProcess } = await import('../shared/notify/in-process.ts');
-    deliverAlertsInProcess(pool);
+    deliverAlertsInProcess();
   }
   const mailPages = catcher
     ? (await import('../shared/dev/mail-pages.ts')).serveMailPages
@@ -129,7 +129,7 @@ async function runJobLocally(
     const payload = jobPayloadSchema.safeParse(Object.fromEntries(params));
     if (!payload.success) return reply(400, { error: 'give date=YYYY-MM-DD or at=<ISO time>' });
     const { date, at } = payload.data;
-    const report = await runner(await getPool(), {
+    const report = await runner({
       log: logger.child({ job: name }),
       ...(date ? { date } : {}),
       ...(at ? { at: new Date(at) } : {}),

@@ -1,4 +1,4 @@
-import { getPool } from './db/client.ts';
+import { getDb } from './db/client.ts';
 import { reportUnavailable } from './db/resilience.ts';
 
 export interface DatabaseHealth {
@@ -13,12 +13,11 @@ const DEADLINE_MS = 2_000;
 export async function checkDatabase(): Promise<DatabaseHealth> {
   const started = performance.now();
   try {
-    const pool = await getPool();
+    const db = await getDb();
     // Through a SECURITY DEFINER function: the functions' database user may not read the
     // migration ledger itself (scripts/db-grants.ts).
-    const query = pool.query<{ migration: string | null }>(
-      'SELECT latest_applied_migration() AS migration',
-    );
+    const query = db.$queryRaw<{ migration: string | null }[]>`
+      SELECT latest_applied_migration()::text AS migration`;
     const timeout = new Promise<never>((_, reject) =>
       setTimeout(() => reject(new Error('database check timed out')), DEADLINE_MS).unref(),
     );
@@ -26,7 +25,7 @@ export async function checkDatabase(): Promise<DatabaseHealth> {
     return {
       ready: true,
       latencyMs: Math.round(performance.now() - started),
-      migration: result.rows[0]?.migration ?? null,
+      migration: result[0]?.migration ?? null,
     };
   } catch (err) {
     reportUnavailable('database', err); // once per burst, like the 503s requests get

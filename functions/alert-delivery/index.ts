@@ -4,7 +4,6 @@
 // attempt the message goes to the dead-letter topic (which pages on-call).
 import { type CloudEvent, cloudEvent } from '@google-cloud/functions-framework';
 import { z } from 'zod';
-import { getPool } from '../../shared/db/client.ts';
 import { errorFields, logger } from '../../shared/log.ts';
 import { deliverAlert } from '../../shared/notify/alert-delivery.ts';
 import { idSchema } from '../../shared/runtime/ids.ts';
@@ -34,7 +33,7 @@ export async function handleAlertEvent(
     return;
   }
   try {
-    const report = await deliverAlert(await getPool(), parsed.data.alertId, { log });
+    const report = await deliverAlert(parsed.data.alertId, { log });
     log.info('alert delivered', {
       alertId: report.alertId,
       status: report.status,

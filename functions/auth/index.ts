@@ -15,7 +15,7 @@ import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts
 const idTokenBody = z.strictObject({ idToken: z.string().min(20).max(10_000) });
 const refreshBody = z.strictObject({ refreshToken: refreshTokenSchema });
 
-export const auth = defineHttpFunction('auth', [
+export const routes = [
   route({
     method: 'POST',
     path: '/signup',
@@ -71,4 +71,6 @@ export const auth = defineHttpFunction('auth', [
       return respond(204);
     },
   }),
-]);
+];
+
+export const handler = defineHttpFunction('auth', routes);

@@ -1,8 +1,7 @@
 // Daily: every age group has a brain spark for today and the next 6 days (shared/jobs).
-import { getPool } from '../../shared/db/client.ts';
 import { runBrainSparkRollout } from '../../shared/jobs/brain-spark-rollout.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
 export const brainSparkRollout = defineJob('brain-spark-rollout', {
-  run: async (args) => runBrainSparkRollout(await getPool(), args),
+  run: (args) => runBrainSparkRollout(args),
 });

@@ -34,7 +34,7 @@ const name = z.string().trim().min(1).max(100);
 const avatarId = z.string().regex(/^[a-z0-9_-]{1,50}$/, 'Lowercase letters, digits, _ and -');
 const interests = z.array(z.string().trim().min(1).max(50)).max(20);
 
-export const children = defineHttpFunction('children', [
+export const routes = [
   route({
     method: 'POST',
     path: '/',
@@ -131,4 +131,6 @@ export const children = defineHttpFunction('children', [
         ),
       ),
   }),
-]);
+];
+
+export const handler = defineHttpFunction('children', routes);

@@ -1,8 +1,7 @@
 // Nightly: one cognitive_metrics row per child active in the last 30 days (shared/jobs).
-import { getPool } from '../../shared/db/client.ts';
 import { runCognitiveScoring } from '../../shared/jobs/cognitive-scoring.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
 export const cognitiveScoring = defineJob('cognitive-scoring', {
-  run: async (args) => runCognitiveScoring(await getPool(), args),
+  run: (args) => runCognitiveScoring(args),
 });

@@ -10,7 +10,7 @@ import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts
 
 const consentType = z.enum(consentTypes);
 
-export const consents = defineHttpFunction('consents', [
+export const routes = [
   route({
     method: 'GET',
     path: '/',
@@ -41,4 +41,6 @@ export const consents = defineHttpFunction('consents', [
         userAgent: ctx.userAgent,
       }),
   }),
-]);
+];
+
+export const handler = defineHttpFunction('consents', routes);

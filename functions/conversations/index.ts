@@ -1,7 +1,7 @@
 // Tutor conversations: start, list, transcript, post a message (idempotent), end.
 import { z } from 'zod';
 import { AppError } from '../../shared/errors.ts';
-import { actorOf, learnerFor } from '../../shared/learning/access.ts';
+import { actorOf } from '../../shared/learning/access.ts';
 import {
   endConversation,
   getTranscript,
@@ -13,10 +13,10 @@ import { CONVERSATION_TYPES } from '../../shared/learning/types.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
 import { idSchema } from '../../shared/runtime/ids.ts';
 
-const childParams = z.object({ childId: idSchema });
-const conversationParams = z.object({ childId: idSchema, conversationId: idSchema });
+const childParams = z.strictObject({ childId: idSchema });
+const conversationParams = z.strictObject({ childId: idSchema, conversationId: idSchema });
 
-const startBody = z.object({
+const startBody = z.strictObject({
   type: z.enum(CONVERSATION_TYPES).default('exploration'),
   topicId: idSchema.optional(),
 });
@@ -47,41 +47,39 @@ const withoutFilterReason = <M extends { filterReason: string | null }>(m: M): M
   filterReason: null,
 });
 
-export const handler = defineHttpFunction('conversations', [
+export const routes = [
   route({
     method: 'GET',
     path: '/children/:childId',
     auth: 'parentOrChild',
+    learner: 'childId',
     params: childParams,
     query: z.object({
       limit: z.coerce.number().int().min(1).max(100).default(20),
       type: z.enum(CONVERSATION_TYPES).optional(),
     }),
-    handler: async ({ params, query, principal }) => {
-      await learnerFor(principal, params.childId, new Date());
-      return { conversations: await listConversations(params.childId, query) };
-    },
+    handler: async ({ query, learner }) => ({
+      conversations: await listConversations(learner, query),
+    }),
   }),
   route({
     method: 'POST',
     path: '/children/:childId',
     auth: 'child',
+    learner: 'childId',
     params: childParams,
     body: startBody,
-    handler: async ({ params, body, principal }) => {
-      const now = new Date();
-      const learner = await learnerFor(principal, params.childId, now);
-      return respond(201, await startConversation(learner, body, now));
-    },
+    handler: async ({ body, learner, now }) =>
+      respond(201, await startConversation(learner, body, now)),
   }),
   route({
     method: 'GET',
     path: '/children/:childId/:conversationId',
     auth: 'parentOrChild',
+    learner: 'childId',
     params: conversationParams,
-    handler: async ({ params, principal }) => {
-      await learnerFor(principal, params.childId, new Date());
-      const transcript = await getTranscript(params.childId, params.conversationId);
+    handler: async ({ params, principal, learner }) => {
+      const transcript = await getTranscript(learner, params.conversationId);
       if (principal.kind === 'parent') return transcript;
       return { ...transcript, messages: transcript.messages.map(withoutFilterReason) };
     },
@@ -90,12 +88,11 @@ export const handler = defineHttpFunction('conversations', [
     method: 'POST',
     path: '/children/:childId/:conversationId/messages',
     auth: 'child',
+    learner: 'childId',
     params: conversationParams,
     body: messageBody,
-    handler: async ({ params, body, principal, headers }) => {
-      const now = new Date();
+    handler: async ({ params, body, headers, learner, now }) => {
       const idempotencyKey = idempotencyKeyOf(headers);
-      const learner = await learnerFor(principal, params.childId, now);
       const { replayed, ...result } = await postMessage(learner, params.conversationId, body, {
         idempotencyKey,
         now,
@@ -115,11 +112,11 @@ export const handler = defineHttpFunction('conversations', [
     method: 'POST',
     path: '/children/:childId/:conversationId/end',
     auth: 'parentOrChild',
+    learner: 'childId',
     params: conversationParams,
-    handler: async ({ params, principal }) => {
-      const now = new Date();
-      const learner = await learnerFor(principal, params.childId, now);
-      return endConversation(learner, params.conversationId, actorOf(principal), now);
-    },
+    handler: async ({ params, principal, learner, now }) =>
+      endConversation(learner, params.conversationId, actorOf(principal), now),
   }),
-]);
+];
+
+export const handler = defineHttpFunction('conversations', routes);

@@ -1,8 +1,7 @@
 // Nightly: enforces docs/RETENTION.md and keeps age groups true on birthdays (shared/jobs).
-import { getPool } from '../../shared/db/client.ts';
 import { runDataRetention } from '../../shared/jobs/data-retention.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
 export const dataRetention = defineJob('data-retention', {
-  run: async (args) => runDataRetention(await getPool(), args),
+  run: (args) => runDataRetention(args),
 });

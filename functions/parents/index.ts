@@ -41,9 +41,11 @@ function page(title: string, body: string): ReturnType<typeof respond> {
   );
 }
 
+// A query string, not a body: not strict, so a mail client's added tracking parameters cannot
+// break the link.
 const unsubscribeQuery = z.object({ token: z.string().min(20).max(2000) });
 
-export const parents = defineHttpFunction('parents', [
+export const routes = [
   route({
     method: 'GET',
     path: '/me',
@@ -92,7 +94,7 @@ export const parents = defineHttpFunction('parents', [
     method: 'DELETE',
     path: '/me/devices/:deviceId',
     auth: 'parent',
-    params: z.object({ deviceId: idSchema }),
+    params: z.strictObject({ deviceId: idSchema }),
     handler: async (ctx) => {
       await removeDevice(ctx.principal.parentId, ctx.params.deviceId);
       return respond(204);
@@ -161,4 +163,6 @@ export const parents = defineHttpFunction('parents', [
       return respond(204);
     },
   }),
-]);
+];
+
+export const handler = defineHttpFunction('parents', routes);

@@ -1,8 +1,7 @@
 // Daily: monthly partitions of messages and daily_activity at least 4 months ahead (shared/jobs).
-import { getPool } from '../../shared/db/client.ts';
 import { runPartitionMaintenance } from '../../shared/jobs/partition-maintenance.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
 export const partitionMaintenance = defineJob('partition-maintenance', {
-  run: async (args) => runPartitionMaintenance(await getPool(), args),
+  run: (args) => runPartitionMaintenance(args),
 });

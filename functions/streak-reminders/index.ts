@@ -1,9 +1,8 @@
 // Hourly: a push at 18:00 local for each child whose streak is not yet kept today
 // (shared/jobs/streak-reminders.ts).
-import { getPool } from '../../shared/db/client.ts';
 import { runStreakReminders } from '../../shared/jobs/streak-reminders.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
 export const streakReminders = defineJob('streak-reminders', {
-  run: async (args) => runStreakReminders(await getPool(), args),
+  run: (args) => runStreakReminders(args),
 });

@@ -1,8 +1,7 @@
 // Hourly: freezes or resets the streaks of families whose local day ended (shared/jobs).
-import { getPool } from '../../shared/db/client.ts';
 import { runStreakReset } from '../../shared/jobs/streak-reset.ts';
 import { defineJob } from '../../shared/runtime/job.ts';
 
 export const streakReset = defineJob('streak-reset', {
-  run: async (args) => runStreakReset(await getPool(), args),
+  run: (args) => runStreakReset(args),
 });

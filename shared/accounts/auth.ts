@@ -3,8 +3,12 @@
 // refresh token family.
 import { randomUUID } from 'node:crypto';
 import { issueAccessToken } from '../auth/access-token.ts';
+import { getDb, type Queryable } from '../db/client.ts';
+import { dbErrorOf } from '../db/errors.ts';
+import { type Sql, sql } from '../db/sql.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { AppError, isAppError } from '../errors.ts';
-import { parentActor, pgErrorOf, query, withTransaction } from './db.ts';
+import { parentActor } from './db.ts';
 import {
   mapTimezoneError,
   PARENT_COLUMNS,
@@ -19,7 +23,8 @@ import { rateLimits } from './rate-limits.ts';
 import {
   type ClientInfo,
   familyOf,
-  insertRefreshToken,
+  newRefreshToken,
+  REFRESH_TOKEN_INSERT_COLUMNS,
   revokeAllForParent,
   revokeFamilyOfToken,
   rotateRefreshToken,
@@ -48,60 +53,70 @@ export interface SignupInput {
 
 const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
-async function issueSession(
-  tx: Parameters<Parameters<typeof withTransaction>[1]>[0],
-  row: ParentRow,
+/**
+ * A sign-in in one statement: `parentWrite` (an INSERT or UPDATE of parents `RETURNING
+ * PARENT_COLUMNS`, at most one row), a new refresh token family for that parent, and the
+ * parent as the audit trail's actor (set before the statement's audit triggers fire, which is
+ * at its end). Null when `parentWrite` touched no row.
+ */
+async function signIn(
+  db: Queryable,
+  parentWrite: Sql,
   client: ClientInfo,
-): Promise<Session> {
-  const refresh = await insertRefreshToken(tx, row.id, client);
+): Promise<Session | null> {
+  const token = newRefreshToken(client);
+  const [row] = await db.$queryRaw<ParentRow[]>`
+    WITH p AS (${parentWrite}),
+         t AS (INSERT INTO refresh_tokens (${REFRESH_TOKEN_INSERT_COLUMNS})
+               SELECT ${token.values(sql`p.id`)} FROM p RETURNING parent_id)
+    SELECT p.*, set_config('brainspark.actor', 'parent:' || p.id::text, true) AS actor
+      FROM p JOIN t ON t.parent_id = p.id`;
+  if (!row) return null;
   const access = await issueAccessToken({
     kind: 'parent',
     parentId: row.id,
-    sessionId: refresh.familyId,
+    sessionId: token.familyId,
   });
   return {
     accessToken: access.token,
     tokenType: 'Bearer',
     expiresIn: access.expiresIn,
-    refreshToken: refresh.refreshToken,
-    refreshTokenExpiresAt: refresh.expiresAt.toISOString(),
+    refreshToken: token.refreshToken,
+    refreshTokenExpiresAt: token.expiresAt.toISOString(),
     parent: toParentView(row),
   };
 }
 
 function mapParentInsertError(err: unknown): never {
-  const pgErr = pgErrorOf(err);
-  if (pgErr.code === '23505')
+  if (dbErrorOf(err).code === '23505')
     throw new AppError('email_taken', 'An account with this email already exists', { cause: err });
   return mapTimezoneError(err);
 }
+
+const signedIn = (session: Session | null): Session => {
+  // Only a write that matched no row (e.g. the account was deleted meanwhile) gets here empty.
+  if (!session) throw new AppError('invalid_credentials', 'Wrong email or password');
+  return session;
+};
 
 export async function signup(input: SignupInput, client: ClientInfo): Promise<Session> {
   await (await rateLimits()).consume('signupPerIp', client.ip ?? 'unknown');
   await assertStrongPassword(input.password, { email: input.email, name: input.displayName });
   const timezone = input.timezone === undefined ? undefined : requireTimeZone(input.timezone);
   const passwordHash = await hashSecret(input.password);
-  const id = randomUUID();
-  return withTransaction(parentActor(id), async (tx) => {
-    const { rows } = await tx
-      .query<ParentRow>(
-        `INSERT INTO parents (id, email, password_hash, auth_provider, display_name, timezone, locale, last_login_at)
-         VALUES ($1, $2, $3, 'email', $4, COALESCE($5, 'UTC'), COALESCE($6, 'en-US'), NOW())
-         RETURNING ${PARENT_COLUMNS}`,
-        [
-          id,
-          normalizeEmail(input.email),
-          passwordHash,
-          input.displayName ?? null,
-          timezone ?? null,
-          input.locale ?? null,
-        ],
-      )
-      .catch(mapParentInsertError);
-    return issueSession(tx, rows[0] as ParentRow, client);
-  });
+  const session = await signIn(
+    await getDb(),
+    sql`INSERT INTO parents (id, email, password_hash, auth_provider, display_name, timezone, locale, last_login_at)
+        VALUES (${randomUUID()}::uuid, ${normalizeEmail(input.email)}, ${passwordHash}, 'email',
+                ${input.displayName ?? null}, COALESCE(${timezone ?? null}, 'UTC'),
+                COALESCE(${input.locale ?? null}, 'en-US'), NOW())
+        RETURNING ${PARENT_COLUMNS}`,
+    client,
+  ).catch(mapParentInsertError);
+  return signedIn(session);
 }
 
+/** Parent login: two statements (the lookup, then the sign-in), argon2 between them. */
 export async function login(
   input: { email: string; password: string },
   client: ClientInfo,
@@ -113,11 +128,9 @@ export async function login(
   await limits.consume('loginPerEmailAndClient', emailAndClient);
   await limits.consume('loginPerEmail', email);
   // The password check (argon2, tens of ms) runs without holding a pooled connection.
-  const { rows } = await query<ParentRow & { password_hash: string | null }>(
-    `SELECT ${PARENT_COLUMNS}, password_hash FROM parents WHERE lower(email) = $1 AND deleted_at IS NULL`,
-    [email],
-  );
-  const row = rows[0];
+  const db = await getDb();
+  const [row] = await db.$queryRaw<{ id: string; password_hash: string | null }[]>`
+    SELECT id, password_hash FROM parents WHERE lower(email) = ${email} AND deleted_at IS NULL`;
   if (!row?.password_hash) {
     await burnVerification(input.password);
     throw new AppError('invalid_credentials', 'Wrong email or password');
@@ -128,16 +141,15 @@ export async function login(
   // Only failures count against the account's limits.
   await limits.refund('loginPerEmailAndClient', emailAndClient);
   await limits.refund('loginPerEmail', email);
-  return withTransaction(parentActor(row.id), async (tx) => {
-    const { rows: updated } = await tx.query<ParentRow>(
-      `UPDATE parents SET last_login_at = NOW() WHERE id = $1 AND deleted_at IS NULL
-       RETURNING ${PARENT_COLUMNS}`,
-      [row.id],
-    );
-    // Deleted between the check and now.
-    if (!updated[0]) throw new AppError('invalid_credentials', 'Wrong email or password');
-    return issueSession(tx, updated[0], client);
-  });
+  // Deleted between the check and now: no row, the same answer as a wrong password.
+  return signedIn(
+    await signIn(
+      db,
+      sql`UPDATE parents SET last_login_at = NOW()
+           WHERE id = ${row.id}::uuid AND deleted_at IS NULL RETURNING ${PARENT_COLUMNS}`,
+      client,
+    ),
+  );
 }
 
 /** Signs in with a verified Google/Apple identity: the parent linked to it, or a new one. */
@@ -148,13 +160,21 @@ export async function socialLogin(
 ): Promise<Session> {
   await (await rateLimits()).consume('loginPerIp', client.ip ?? 'unknown');
   const identity = await verifyIdToken(provider, idToken);
+  const db = await getDb();
   // Two first sign-ins racing: the loser's insert hits a unique index and then finds the
   // winner's parent on the second pass.
   for (let attempt = 0; ; attempt++) {
-    const existing = await signInLinkedParent(provider, identity.subject, client);
+    const existing = await signIn(
+      db,
+      sql`UPDATE parents SET last_login_at = NOW()
+           WHERE auth_provider = ${provider} AND auth_provider_id = ${identity.subject}
+             AND deleted_at IS NULL
+          RETURNING ${PARENT_COLUMNS}`,
+      client,
+    );
     if (existing) return existing;
     try {
-      return await createSocialParent(identity, client);
+      return await createSocialParent(db, identity, client);
     } catch (err) {
       // Either unique index (provider id or email) may report the race; a real email conflict
       // fails again on the second pass, when no parent is linked to this identity.
@@ -165,51 +185,24 @@ export async function socialLogin(
   }
 }
 
-function signInLinkedParent(
-  provider: SocialProvider,
-  subject: string,
-  client: ClientInfo,
-): Promise<Session | null> {
-  return withTransaction('system:login', async (tx) => {
-    const { rows } = await tx.query<ParentRow>(
-      `SELECT ${PARENT_COLUMNS} FROM parents
-        WHERE auth_provider = $1 AND auth_provider_id = $2 AND deleted_at IS NULL FOR UPDATE`,
-      [provider, subject],
-    );
-    const row = rows[0];
-    if (!row) return null;
-    await tx.query("SELECT set_config('brainspark.actor', $1, true)", [parentActor(row.id)]);
-    const { rows: updated } = await tx.query<ParentRow>(
-      `UPDATE parents SET last_login_at = NOW() WHERE id = $1 RETURNING ${PARENT_COLUMNS}`,
-      [row.id],
-    );
-    return issueSession(tx, updated[0] as ParentRow, client);
-  });
-}
-
 /**
  * A new parent for a verified identity. An email already used by another sign-in method is
  * not linked silently (409): its owner signs in with that method (no takeover via a provider).
  */
-function createSocialParent(identity: VerifiedIdentity, client: ClientInfo): Promise<Session> {
-  const id = randomUUID();
-  return withTransaction(parentActor(id), async (tx) => {
-    const { rows } = await tx
-      .query<ParentRow>(
-        `INSERT INTO parents (id, email, auth_provider, auth_provider_id, display_name, last_login_at)
-         VALUES ($1, $2, $3, $4, $5, NOW())
-         RETURNING ${PARENT_COLUMNS}`,
-        [
-          id,
-          normalizeEmail(identity.email),
-          identity.provider,
-          identity.subject,
-          identity.name ?? null,
-        ],
-      )
-      .catch(mapParentInsertError);
-    return issueSession(tx, rows[0] as ParentRow, client);
-  });
+async function createSocialParent(
+  db: Queryable,
+  identity: VerifiedIdentity,
+  client: ClientInfo,
+): Promise<Session> {
+  const session = await signIn(
+    db,
+    sql`INSERT INTO parents (id, email, auth_provider, auth_provider_id, display_name, last_login_at)
+        VALUES (${randomUUID()}::uuid, ${normalizeEmail(identity.email)}, ${identity.provider},
+                ${identity.subject}, ${identity.name ?? null}, NOW())
+        RETURNING ${PARENT_COLUMNS}`,
+    client,
+  ).catch(mapParentInsertError);
+  return signedIn(session);
 }
 
 export async function refresh(refreshToken: string, client: ClientInfo): Promise<TokenPair> {
@@ -245,11 +238,10 @@ export async function changePassword(
   input: { currentPassword: string; newPassword: string },
   client: ClientInfo,
 ): Promise<Session> {
-  const { rows } = await query<ParentRow & { password_hash: string | null }>(
-    `SELECT ${PARENT_COLUMNS}, password_hash FROM parents WHERE id = $1 AND deleted_at IS NULL`,
-    [parentId],
-  );
-  const row = rows[0];
+  const db = await getDb();
+  const [row] = await db.$queryRaw<(ParentRow & { password_hash: string | null })[]>`
+    SELECT ${PARENT_COLUMNS}, password_hash FROM parents
+     WHERE id = ${parentId}::uuid AND deleted_at IS NULL`;
   if (!row) throw new AppError('invalid_token', 'The session has ended; sign in again');
   const limits = await rateLimits();
   const emailAndClient = `${normalizeEmail(row.email)}|${client.ip ?? 'unknown'}`;
@@ -265,14 +257,16 @@ export async function changePassword(
     name: row.display_name ?? undefined,
   });
   const passwordHash = await hashSecret(input.newPassword);
-  return withTransaction(parentActor(parentId), async (tx) => {
-    const { rows: updated } = await tx.query<ParentRow>(
-      `UPDATE parents SET password_hash = $2 WHERE id = $1 AND deleted_at IS NULL
-       RETURNING ${PARENT_COLUMNS}`,
-      [parentId, passwordHash],
-    );
-    if (!updated[0]) throw new AppError('invalid_token', 'The session has ended; sign in again');
+  return inTransaction(parentActor(parentId), async (tx) => {
+    // Every earlier sign-in ends first; the new one is made after.
     await revokeAllForParent(tx, parentId);
-    return issueSession(tx, updated[0], client);
+    const session = await signIn(
+      tx,
+      sql`UPDATE parents SET password_hash = ${passwordHash}
+           WHERE id = ${parentId}::uuid AND deleted_at IS NULL RETURNING ${PARENT_COLUMNS}`,
+      client,
+    );
+    if (!session) throw new AppError('invalid_token', 'The session has ended; sign in again');
+    return session;
   });
 }

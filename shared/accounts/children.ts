@@ -4,12 +4,20 @@
 
 import { issueAccessToken } from '../auth/access-token.ts';
 import type { Principal } from '../auth/principal.ts';
-import { getPool } from '../db/client.ts';
+import { getDb, type Queryable } from '../db/client.ts';
+import { dbErrorOf } from '../db/errors.ts';
+import { type Sql, sql } from '../db/sql.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
 import { RETENTION } from '../jobs/data-retention.ts';
+import { PARENT_CAN_READ_NOTICE } from '../learning/types.ts';
 import { CHILD_COLUMNS, type ChildRow, loadOwnedChild } from './access.ts';
-import { requireChildFeaturesConsent } from './consents.ts';
-import { parentActor, pgErrorOf, type Queryable, withTransaction } from './db.ts';
+import {
+  assertRequiredConsents,
+  grantedRequiredConsents,
+  requireChildFeaturesConsent,
+} from './consents.ts';
+import { parentActor, sessionCheckedRead } from './db.ts';
 import { hashSecret, verifySecret } from './passwords.ts';
 import { rateLimits } from './rate-limits.ts';
 
@@ -72,16 +80,24 @@ export interface ChildInput {
 
 /**
  * The spec's determine_age_group, in the database (one rule, one place), on the family's
- * local date (a birthday starts at midnight where the family lives); 422 outside 4-14.
+ * local date (a birthday starts at midnight where the family lives), and the family's
+ * required consents, in one lookup; 404 for no live parent.
  */
-async function ageGroupFor(db: Queryable, parentId: string, birthDate: string): Promise<AgeGroup> {
-  const { rows } = await db.query<{ age_group: AgeGroup | null }>(
-    `SELECT determine_age_group($2::date, (NOW() AT TIME ZONE p.timezone)::date) AS age_group
-       FROM parents p WHERE p.id = $1 AND p.deleted_at IS NULL`,
-    [parentId, birthDate],
-  );
-  if (!rows[0]) throw new AppError('not_found', 'No such account');
-  const group = rows[0].age_group;
+async function familyFor(
+  db: Queryable,
+  parentId: string,
+  birthDate: string,
+): Promise<{ age_group: AgeGroup | null; granted: string[] }> {
+  const [row] = await db.$queryRaw<{ age_group: AgeGroup | null; granted: string[] }[]>`
+    SELECT determine_age_group(${birthDate}::date, (NOW() AT TIME ZONE p.timezone)::date) AS age_group,
+           ${grantedRequiredConsents(sql`p.id`)} AS granted
+      FROM parents p WHERE p.id = ${parentId}::uuid AND p.deleted_at IS NULL`;
+  if (!row) throw new AppError('not_found', 'No such account');
+  return row;
+}
+
+/** 422 outside 4-14. */
+function requireAgeGroup(group: AgeGroup | null): AgeGroup {
   if (!group) {
     throw new AppError('age_out_of_range', 'Children must be between 4 and 14 years old', {
       fieldErrors: [{ path: 'body.birthDate', message: 'Age must be 4 to 14' }],
@@ -91,8 +107,12 @@ async function ageGroupFor(db: Queryable, parentId: string, birthDate: string): 
 }
 
 function mapChildWriteError(err: unknown): never {
-  const pgErr = pgErrorOf(err);
-  if (pgErr.constraint === 'children_per_parent_limit') {
+  const dbErr = dbErrorOf(err);
+  // Raised by a trigger (check_violation): the driver adapter keeps the code and the message.
+  if (
+    dbErr.constraint === 'children_per_parent_limit' ||
+    (dbErr.code === '23514' && dbErr.message?.includes('child_limit_reached'))
+  ) {
     throw new AppError('child_limit_reached', 'A family can have at most 4 child profiles');
   }
   throw err;
@@ -101,31 +121,22 @@ function mapChildWriteError(err: unknown): never {
 const parent = (parentId: string): Principal => ({ kind: 'parent', parentId });
 
 export async function createChild(parentId: string, input: ChildInput): Promise<ChildView> {
-  await requireChildFeaturesConsent(parentId);
-  return withTransaction(parentActor(parentId), async (tx) => {
-    const ageGroup = await ageGroupFor(tx, parentId, input.birthDate);
-    const { rows } = await tx
-      .query<ChildRow>(
-        `INSERT INTO children (parent_id, name, birth_date, age_group, avatar_id, interests, settings)
-         SELECT $1, $2, $3::date, $4, COALESCE($5, 'default_1'), COALESCE($6::text[], '{}'),
-                '{"sound_enabled": true, "voice_over_enabled": true, "animation_level": "full",
-                  "daily_time_limit_minutes": 60, "bedtime_start": "20:00", "bedtime_end": "07:00"}'::jsonb
-                || COALESCE($7::jsonb, '{}'::jsonb)
-           FROM parents p WHERE p.id = $1 AND p.deleted_at IS NULL
-         RETURNING ${CHILD_COLUMNS}`,
-        [
-          parentId,
-          input.name,
-          input.birthDate,
-          ageGroup,
-          input.avatarId ?? null,
-          input.interests ?? null,
-          input.settings ? JSON.stringify(input.settings) : null,
-        ],
-      )
-      .catch(mapChildWriteError);
-    if (!rows[0]) throw new AppError('not_found', 'No such account');
-    return toChildView(rows[0]);
+  return inTransaction(parentActor(parentId), async (tx) => {
+    const family = await familyFor(tx, parentId, input.birthDate);
+    assertRequiredConsents(family.granted);
+    const ageGroup = requireAgeGroup(family.age_group);
+    const [row] = await tx.$queryRaw<ChildRow[]>`
+      INSERT INTO children (parent_id, name, birth_date, age_group, avatar_id, interests, settings)
+      SELECT p.id, ${input.name}::text, ${input.birthDate}::date, ${ageGroup}::text,
+             COALESCE(${input.avatarId ?? null}::text, 'default_1'),
+             COALESCE(${input.interests ?? null}::text[], '{}'),
+             '{"sound_enabled": true, "voice_over_enabled": true, "animation_level": "full",
+               "daily_time_limit_minutes": 60, "bedtime_start": "20:00", "bedtime_end": "07:00"}'::jsonb
+             || COALESCE(${input.settings ? JSON.stringify(input.settings) : null}::jsonb, '{}'::jsonb)
+        FROM parents p WHERE p.id = ${parentId}::uuid AND p.deleted_at IS NULL
+      RETURNING ${CHILD_COLUMNS}`.catch(mapChildWriteError);
+    if (!row) throw new AppError('not_found', 'No such account');
+    return toChildView(row);
   });
 }
 
@@ -141,15 +152,18 @@ export interface PendingDeletionView {
 export async function listChildren(
   parentId: string,
 ): Promise<{ children: ChildView[]; pendingDeletion: PendingDeletionView[] }> {
-  const pool = await getPool();
-  const { rows } = await pool.query<
-    ChildRow & { deleted_at: Date | null; delete_after: Date | null }
-  >(
-    `SELECT ${CHILD_COLUMNS}, deleted_at, deleted_at + $2::interval AS delete_after FROM children
-      WHERE parent_id = $1 AND (deleted_at IS NULL OR deleted_at > NOW() - $2::interval)
-      ORDER BY created_at, id`,
-    [parentId, RETENTION.softDeletedGrace],
-  );
+  const db = await getDb();
+  const grace = RETENTION.softDeletedGrace;
+  const { column, from, checked } = sessionCheckedRead();
+  const found = await db.$queryRaw<
+    (ChildRow & { deleted_at: Date | null; delete_after: Date | null })[]
+  >`
+    SELECT ${column}, ${CHILD_COLUMNS}, deleted_at, deleted_at + ${grace}::interval AS delete_after
+      FROM ${from} LEFT JOIN children
+        ON parent_id = ${parentId}::uuid AND (deleted_at IS NULL OR deleted_at > NOW() - ${grace}::interval)
+     ORDER BY created_at, id`;
+  checked();
+  const rows = found.filter((r) => r.id !== null);
   return {
     children: rows.filter((r) => !r.deleted_at).map(toChildView),
     pendingDeletion: rows
@@ -169,21 +183,16 @@ export async function listChildren(
  * still holds. The audit trail records the change with the parent as actor.
  */
 export async function restoreChild(parentId: string, childId: string): Promise<ChildView> {
-  await requireChildFeaturesConsent(parentId);
-  return withTransaction(parentActor(parentId), async (tx) => {
-    const { rows } = await tx
-      .query<ChildRow>(
-        `UPDATE children SET deleted_at = NULL
-          WHERE id = $1 AND parent_id = $2 AND deleted_at IS NOT NULL
-            AND deleted_at > NOW() - $3::interval
-            AND EXISTS (SELECT 1 FROM parents p WHERE p.id = $2 AND p.deleted_at IS NULL)
-          RETURNING ${CHILD_COLUMNS}`,
-        [childId, parentId, RETENTION.softDeletedGrace],
-      )
-      .catch(mapChildWriteError);
-    if (!rows[0])
-      throw new AppError('not_found', 'No child of this family is waiting for deletion');
-    return toChildView(rows[0]);
+  return inTransaction(parentActor(parentId), async (tx) => {
+    await requireChildFeaturesConsent(parentId, tx);
+    const [row] = await tx.$queryRaw<ChildRow[]>`
+      UPDATE children SET deleted_at = NULL
+       WHERE id = ${childId}::uuid AND parent_id = ${parentId}::uuid AND deleted_at IS NOT NULL
+         AND deleted_at > NOW() - ${RETENTION.softDeletedGrace}::interval
+         AND EXISTS (SELECT 1 FROM parents p WHERE p.id = ${parentId}::uuid AND p.deleted_at IS NULL)
+      RETURNING ${CHILD_COLUMNS}`.catch(mapChildWriteError);
+    if (!row) throw new AppError('not_found', 'No child of this family is waiting for deletion');
+    return toChildView(row);
   });
 }
 
@@ -204,69 +213,75 @@ export async function updateChild(
   childId: string,
   update: ChildUpdate,
 ): Promise<ChildView> {
-  await loadOwnedChild(parent(parentId), childId);
-  await requireChildFeaturesConsent(parentId);
-  return withTransaction(parentActor(parentId), async (tx) => {
-    await loadOwnedChild(parent(parentId), childId, { db: tx, lock: true });
-    const ageGroup = update.birthDate ? await ageGroupFor(tx, parentId, update.birthDate) : null;
-    const { rows } = await tx.query<ChildRow>(
-      `UPDATE children SET
-         name = COALESCE($2, name),
-         birth_date = COALESCE($3::date, birth_date),
-         age_group = COALESCE($4, age_group),
-         avatar_id = COALESCE($5, avatar_id),
-         interests = COALESCE($6::text[], interests),
-         settings = settings || COALESCE($7::jsonb, '{}'::jsonb)
-       WHERE id = $1
-       RETURNING ${CHILD_COLUMNS}`,
-      [
-        childId,
-        update.name ?? null,
-        update.birthDate ?? null,
-        ageGroup,
-        update.avatarId ?? null,
-        update.interests ?? null,
-        update.settings ? JSON.stringify(update.settings) : null,
-      ],
-    );
-    return toChildView(rows[0] as ChildRow);
+  return inTransaction(parentActor(parentId), async (tx) => {
+    // The child (404 first), then the family's consents (403), in one lookup.
+    const child = await loadOwnedChild<{ granted: string[] }>(parent(parentId), childId, {
+      db: tx,
+      lock: true,
+      extra: sql`${grantedRequiredConsents(sql`children.parent_id`)} AS granted`,
+    });
+    assertRequiredConsents(child.granted);
+    const ageGroup = update.birthDate
+      ? requireAgeGroup((await familyFor(tx, parentId, update.birthDate)).age_group)
+      : null;
+    const [row] = await tx.$queryRaw<ChildRow[]>`
+      UPDATE children SET
+        name = COALESCE(${update.name ?? null}::text, name),
+        birth_date = COALESCE(${update.birthDate ?? null}::date, birth_date),
+        age_group = COALESCE(${ageGroup}::text, age_group),
+        avatar_id = COALESCE(${update.avatarId ?? null}::text, avatar_id),
+        interests = COALESCE(${update.interests ?? null}::text[], interests),
+        settings = settings || COALESCE(${update.settings ? JSON.stringify(update.settings) : null}::jsonb, '{}'::jsonb)
+      WHERE id = ${childId}::uuid
+      RETURNING ${CHILD_COLUMNS}`;
+    return toChildView(row as ChildRow);
+  });
+}
+
+/**
+ * A write to one live child of the family, in a transaction with the parent as actor: 404 (or
+ * 403 consent_required for a child left by a coppa revocation) when there is none.
+ */
+async function writeOwnedChild(parentId: string, childId: string, set: Sql): Promise<ChildRow> {
+  return inTransaction(parentActor(parentId), async (tx) => {
+    const [row] = await tx.$queryRaw<ChildRow[]>`
+      UPDATE children SET ${set}
+       WHERE id = ${childId}::uuid AND parent_id = ${parentId}::uuid AND deleted_at IS NULL
+      RETURNING ${CHILD_COLUMNS}`;
+    // No row: the lookup explains why (and throws).
+    return row ?? (await loadOwnedChild(parent(parentId), childId, { db: tx }));
   });
 }
 
 export async function deleteChild(parentId: string, childId: string): Promise<void> {
-  await withTransaction(parentActor(parentId), async (tx) => {
-    await loadOwnedChild(parent(parentId), childId, { db: tx, lock: true });
-    await tx.query('UPDATE children SET deleted_at = NOW() WHERE id = $1', [childId]);
-  });
+  await writeOwnedChild(parentId, childId, sql`deleted_at = NOW()`);
 }
 
 export async function setPin(parentId: string, childId: string, pin: string): Promise<ChildView> {
+  // The ownership check first, so a stranger's id costs no argon2 hash.
   await loadOwnedChild(parent(parentId), childId);
   const pinHash = await hashSecret(pin);
-  return withTransaction(parentActor(parentId), async (tx) => {
-    await loadOwnedChild(parent(parentId), childId, { db: tx, lock: true });
-    const { rows } = await tx.query<ChildRow>(
-      `UPDATE children SET pin_hash = $2, session_version = session_version + 1 WHERE id = $1 RETURNING ${CHILD_COLUMNS}`,
-      [childId, pinHash],
-    );
-    return toChildView(rows[0] as ChildRow);
-  });
+  return toChildView(
+    await writeOwnedChild(
+      parentId,
+      childId,
+      sql`pin_hash = ${pinHash}::text, session_version = session_version + 1`,
+    ),
+  );
 }
 
 export async function clearPin(parentId: string, childId: string): Promise<ChildView> {
-  return withTransaction(parentActor(parentId), async (tx) => {
-    await loadOwnedChild(parent(parentId), childId, { db: tx, lock: true });
-    const { rows } = await tx.query<ChildRow>(
-      `UPDATE children SET pin_hash = NULL, session_version = session_version + 1 WHERE id = $1 RETURNING ${CHILD_COLUMNS}`,
-      [childId],
-    );
-    return toChildView(rows[0] as ChildRow);
-  });
+  return toChildView(
+    await writeOwnedChild(
+      parentId,
+      childId,
+      sql`pin_hash = NULL, session_version = session_version + 1`,
+    ),
+  );
 }
 
-/** Shown to the child whenever a session opens (product rule: children are told). */
-export const PARENT_CAN_READ_NOTICE =
-  'Your grown-up can read your conversations here, so they can help you explore and keep you safe.';
+/** Shown to the child whenever a session opens (one text, with the conversation start's). */
+export { PARENT_CAN_READ_NOTICE };
 
 export interface ChildSession {
   accessToken: string;
@@ -288,24 +303,25 @@ export async function openChildSession(
   /** The parent's sign-in: its logout ends the child session too. */
   sessionId?: string,
 ): Promise<ChildSession> {
-  await loadOwnedChild(parent(parentId), childId);
-  await requireChildFeaturesConsent(parentId);
-  const pool = await getPool();
-  const { rows } = await pool.query<
-    ChildRow & { pin_hash: string | null; session_version: number }
-  >(
-    `SELECT ${CHILD_COLUMNS}, pin_hash, session_version FROM children WHERE id = $1 AND parent_id = $2 AND deleted_at IS NULL`,
-    [childId, parentId],
-  );
-  const row = rows[0];
-  if (!row) throw new AppError('not_found', 'No such child');
+  // One statement: the child (ownership and the session check), its PIN hash and session
+  // version, and the family's consents. argon2 runs after it, holding no connection.
+  const row = await loadOwnedChild<{
+    pin_hash: string | null;
+    session_version: number;
+    granted: string[];
+  }>(parent(parentId), childId, {
+    extra: sql`pin_hash, session_version, ${grantedRequiredConsents(sql`children.parent_id`)} AS granted`,
+  });
+  assertRequiredConsents(row.granted);
   if (row.pin_hash) {
     if (pin === undefined) throw new AppError('invalid_pin', "This child's PIN is required");
     const limits = await rateLimits();
-    // Count the attempt first, so concurrent guesses cannot slip past the limit.
-    await limits.consume('pinFailuresPerChild', childId);
+    // Count the attempt first, so concurrent guesses cannot slip past the limit. childId is
+    // canonical (loadOwnedChild accepts no other spelling), so every spelling of the id that
+    // reaches here shares one budget.
+    await limits.consume('pinFailuresPerChild', row.id);
     if (!(await verifySecret(row.pin_hash, pin))) throw new AppError('invalid_pin', 'Wrong PIN');
-    await limits.refund('pinFailuresPerChild', childId);
+    await limits.refund('pinFailuresPerChild', row.id);
   }
   // A PIN change bumps the version and so ends this session (assert_live_session).
   const access = await issueAccessToken({

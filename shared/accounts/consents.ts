@@ -3,8 +3,11 @@
 // who granted and who withdrew, when and from where, is append-only. Child features need
 // coppa, terms and privacy granted at their current versions (from config).
 import { config } from '../config.ts';
+import { getDb, type Queryable } from '../db/client.ts';
+import { raw, type Sql, sql } from '../db/sql.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
-import { parentActor, query, withTransaction } from './db.ts';
+import { parentActor, sessionCheckedRead } from './db.ts';
 import { type ClientInfo, ipOrNull } from './refresh-tokens.ts';
 
 export const consentTypes = ['coppa', 'terms', 'privacy', 'marketing', 'data_sharing'] as const;
@@ -56,13 +59,14 @@ export interface ConsentView {
 
 // A grant with its revocation, if any (the legacy revoked_at column for revocations recorded
 // before consent_revocations existed is copied into it by the migration).
-const FROM_CONSENTS = 'consents c LEFT JOIN consent_revocations r ON r.consent_id = c.id';
-const COLUMNS = `c.id, c.consent_type, c.version, c.granted_at, COALESCE(r.revoked_at, c.revoked_at) AS revoked_at,
+const FROM_CONSENTS = sql`consents c LEFT JOIN consent_revocations r ON r.consent_id = c.id`;
+const COLUMNS = sql`c.id, c.consent_type, c.version, c.granted_at, COALESCE(r.revoked_at, c.revoked_at) AS revoked_at,
   host(c.ip_address) AS ip_address, c.user_agent, host(r.ip_address) AS revoked_ip_address,
   r.user_agent AS revoked_user_agent, c.created_at`;
-/** The grant is live: granted and not revoked. */
+/** The grant `c` (a consents row) is live: granted and not revoked (SQL text: raw() it). */
 export const LIVE_GRANT = `c.granted_at IS NOT NULL AND c.revoked_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM consent_revocations lr WHERE lr.consent_id = c.id)`;
+const liveGrant = raw(LIVE_GRANT);
 
 function toView(row: ConsentRow): ConsentView {
   return {
@@ -91,11 +95,14 @@ export interface ConsentStatus {
 export async function listConsents(
   parentId: string,
 ): Promise<{ status: ConsentStatus[]; history: ConsentView[] }> {
-  const { rows } = await query<ConsentRow>(
-    `SELECT ${COLUMNS} FROM ${FROM_CONSENTS} WHERE c.parent_id = $1 ORDER BY c.created_at DESC, c.id`,
-    [parentId],
-  );
-  const history = rows.map(toView);
+  const db = await getDb();
+  const { column, from, checked } = sessionCheckedRead();
+  const rows = await db.$queryRaw<ConsentRow[]>`
+    SELECT ${column}, ${COLUMNS}
+      FROM ${from} LEFT JOIN (${FROM_CONSENTS}) ON c.parent_id = ${parentId}::uuid
+     ORDER BY c.created_at DESC, c.id`;
+  checked();
+  const history = rows.filter((r) => r.id !== null).map(toView);
   const status = consentTypes.map((type) => {
     const currentVersion = currentConsentVersion(type);
     const live = history.find(
@@ -119,31 +126,36 @@ export async function grantConsent(
   client: ClientInfo,
 ): Promise<{ consent: ConsentView; created: boolean }> {
   const version = currentConsentVersion(input.type);
-  return withTransaction(parentActor(parentId), async (tx) => {
-    // One live grant per type and version: concurrent grants of one family queue on the
-    // parent row (the rule spans two tables, so no unique index can hold it).
-    const parent = await tx.query(
-      'SELECT id FROM parents WHERE id = $1 AND deleted_at IS NULL FOR UPDATE',
-      [parentId],
-    );
-    if (parent.rowCount === 0) throw new AppError('not_found', 'No such account');
-    const existing = await tx.query<ConsentRow>(
-      `SELECT ${COLUMNS} FROM ${FROM_CONSENTS}
-        WHERE c.parent_id = $1 AND c.consent_type = $2 AND c.version = $3 AND ${LIVE_GRANT}
-        ORDER BY c.created_at DESC LIMIT 1`,
-      [parentId, input.type, version],
-    );
-    if (existing.rows[0]) return { consent: toView(existing.rows[0]), created: false };
-    const { rows } = await tx.query<ConsentRow>(
-      `WITH ins AS (
-         INSERT INTO consents (parent_id, consent_type, version, granted_at, ip_address, user_agent)
-         VALUES ($1, $2, $3, NOW(), $4::inet, $5)
-         RETURNING *)
-       SELECT ${COLUMNS} FROM ins c LEFT JOIN consent_revocations r ON r.consent_id = c.id`,
-      [parentId, input.type, version, ipOrNull(client.ip), client.userAgent?.slice(0, 500) ?? null],
-    );
-    return { consent: toView(rows[0] as ConsentRow), created: true };
-  });
+  // One live grant per type and version: concurrent grants of one family queue on the
+  // family's advisory lock, taken before this statement's snapshot (the rule spans two tables,
+  // so no unique index can hold it). One statement: the live grant if there is one, else a
+  // new one; none for a deleted account.
+  return inTransaction(
+    parentActor(parentId),
+    async (tx) => {
+      const [row] = await tx.$queryRaw<(ConsentRow & { created: boolean })[]>`
+      WITH parent AS (
+             SELECT id FROM parents WHERE id = ${parentId}::uuid AND deleted_at IS NULL FOR UPDATE),
+           existing AS (
+             SELECT ${COLUMNS} FROM ${FROM_CONSENTS}
+              WHERE c.parent_id = (SELECT id FROM parent) AND c.consent_type = ${input.type}
+                AND c.version = ${version} AND ${liveGrant}
+              ORDER BY c.created_at DESC LIMIT 1),
+           ins AS (
+             INSERT INTO consents (parent_id, consent_type, version, granted_at, ip_address, user_agent)
+             SELECT parent.id, ${input.type}, ${version}, NOW(), ${ipOrNull(client.ip)}::inet,
+                    ${client.userAgent?.slice(0, 500) ?? null}::text
+               FROM parent WHERE NOT EXISTS (SELECT 1 FROM existing)
+             RETURNING *)
+      SELECT *, FALSE AS created FROM existing
+      UNION ALL
+      SELECT ${COLUMNS}, TRUE AS created FROM ins c LEFT JOIN consent_revocations r ON r.consent_id = c.id`;
+      if (!row) throw new AppError('not_found', 'No such account');
+      const { created, ...consent } = row;
+      return { consent: toView(consent), created };
+    },
+    { lockKey: `consents:${parentId}` },
+  );
 }
 
 /**
@@ -158,54 +170,65 @@ export async function revokeConsent(
   type: ConsentType,
   client: ClientInfo,
 ): Promise<{ revoked: ConsentView[]; childrenScheduledForDeletion: number }> {
-  return withTransaction(parentActor(parentId), async (tx) => {
-    const { rows } = await tx.query<ConsentRow>(
-      `WITH r AS (
-         INSERT INTO consent_revocations (consent_id, parent_id, ip_address, user_agent)
-         SELECT c.id, c.parent_id, $3::inet, $4 FROM consents c
-          WHERE c.parent_id = $1 AND c.consent_type = $2 AND ${LIVE_GRANT}
-         RETURNING *)
-       SELECT ${COLUMNS} FROM consents c JOIN r ON r.consent_id = c.id ORDER BY c.created_at DESC`,
-      [parentId, type, ipOrNull(client.ip), client.userAgent?.slice(0, 500) ?? null],
-    );
+  return inTransaction(parentActor(parentId), async (tx) => {
+    // One statement: the revocations and, for coppa, the children's deletion.
+    const rows = await tx.$queryRaw<(ConsentRow & { children_deleted: number })[]>`
+      WITH r AS (
+             INSERT INTO consent_revocations (consent_id, parent_id, ip_address, user_agent)
+             SELECT c.id, c.parent_id, ${ipOrNull(client.ip)}::inet,
+                    ${client.userAgent?.slice(0, 500) ?? null}::text
+               FROM consents c
+              WHERE c.parent_id = ${parentId}::uuid AND c.consent_type = ${type} AND ${liveGrant}
+             RETURNING *),
+           kids AS (
+             UPDATE children SET deleted_at = NOW()
+              WHERE ${type === 'coppa'}::boolean AND EXISTS (SELECT 1 FROM r)
+                AND parent_id = ${parentId}::uuid AND deleted_at IS NULL
+             RETURNING id)
+      SELECT ${COLUMNS}, (SELECT COUNT(*)::int FROM kids) AS children_deleted
+        FROM consents c JOIN r ON r.consent_id = c.id ORDER BY c.created_at DESC`;
     if (rows.length === 0) throw new AppError('not_found', `No ${type} consent is granted`);
-    let childrenScheduledForDeletion = 0;
-    if (type === 'coppa') {
-      const deleted = await tx.query(
-        'UPDATE children SET deleted_at = NOW() WHERE parent_id = $1 AND deleted_at IS NULL',
-        [parentId],
-      );
-      childrenScheduledForDeletion = deleted.rowCount ?? 0;
-    }
-    return { revoked: rows.map(toView), childrenScheduledForDeletion };
+    return {
+      revoked: rows.map(toView),
+      childrenScheduledForDeletion: rows[0]?.children_deleted ?? 0,
+    };
   });
 }
 
+const requiredConsents = () =>
+  requiredConsentTypes.map((type) => ({ type, version: currentConsentVersion(type) }));
+
 /**
- * Throws 403 consent_required unless coppa, terms and privacy are granted at their current
- * versions and not revoked. Every child feature calls this before touching child data.
+ * SQL: the required consent types (coppa, terms, privacy) that the parent `parentId` (an SQL
+ * expression) has granted at their current versions and not revoked, as text[]. Lets a lookup
+ * that needs the family's consents carry them (see assertRequiredConsents).
  */
-export async function requireChildFeaturesConsent(parentId: string): Promise<void> {
-  const wanted = requiredConsentTypes.map((type) => ({
-    type,
-    version: currentConsentVersion(type),
-  }));
-  const { rows } = await query<{ consent_type: string }>(
-    `SELECT DISTINCT c.consent_type FROM consents c
-       JOIN jsonb_to_recordset($2::jsonb) AS w(type TEXT, version TEXT)
-         ON w.type = c.consent_type AND w.version = c.version
-      WHERE c.parent_id = $1 AND ${LIVE_GRANT}`,
-    [parentId, JSON.stringify(wanted)],
-  );
-  const granted = new Set(rows.map((r) => r.consent_type));
-  const missing = wanted.filter((w) => !granted.has(w.type));
+export function grantedRequiredConsents(parentId: Sql): Sql {
+  return sql`ARRAY(
+    SELECT DISTINCT c.consent_type::text FROM consents c
+      JOIN jsonb_to_recordset(${JSON.stringify(requiredConsents())}::jsonb) AS w(type TEXT, version TEXT)
+        ON w.type = c.consent_type AND w.version = c.version
+     WHERE c.parent_id = ${parentId} AND ${liveGrant})`;
+}
+
+/** Throws 403 consent_required unless `granted` (from grantedRequiredConsents) holds them all. */
+export function assertRequiredConsents(granted: readonly string[]): void {
+  const missing = requiredConsents().filter((w) => !granted.includes(w.type));
   if (missing.length > 0) {
     throw new AppError(
       'consent_required',
       'A parent must grant the current coppa, terms and privacy consents first',
-      {
-        details: { missingConsents: missing },
-      },
+      { details: { missingConsents: missing } },
     );
   }
+}
+
+/**
+ * Throws 403 consent_required unless coppa, terms and privacy are granted at their current
+ * versions and not revoked. Every child feature checks this before touching child data.
+ */
+export async function requireChildFeaturesConsent(parentId: string, db?: Queryable): Promise<void> {
+  const [row] = await (db ?? (await getDb())).$queryRaw<{ granted: string[] }[]>`
+    SELECT ${grantedRequiredConsents(sql`${parentId}::uuid`)} AS granted`;
+  assertRequiredConsents(row?.granted ?? []);
 }

@@ -1,35 +1,27 @@
-// Transactions for the account services. Every change to parents, children and consents runs
-// in one, with `brainspark.actor` set so the audit trigger records who made it.
-import type pg from 'pg';
-import { getPool } from '../db/client.ts';
-import { runTransaction, type TransactionOptions } from '../db/transaction.ts';
-
-export type Queryable = Pick<pg.PoolClient, 'query'>;
+// Statement helpers of the account services: who changes account rows, for the audit trail
+// (`brainspark.actor`, set by every transaction in shared/db/transaction.ts and by the
+// single-statement sign-ins, is stored in audit_log.changed_by), and the request's session
+// check carried by a read instead of costing a round trip of its own.
+import { markSessionChecked, sessionCheckSql } from '../auth/session.ts';
+import { type Sql, sql } from '../db/sql.ts';
 
 /** `parent:<id>`, `child:<id>` or `system:<what>`; stored in audit_log.changed_by. */
 export type Actor = string;
 
-export function withTransaction<T>(
-  actor: Actor,
-  work: (client: pg.PoolClient) => Promise<T>,
-  options: TransactionOptions = {},
-): Promise<T> {
-  return runTransaction(actor, work, options);
-}
-
-/** A single statement outside an explicit transaction (reads). */
-export async function query<R extends pg.QueryResultRow>(
-  text: string,
-  values: unknown[] = [],
-): Promise<pg.QueryResult<R>> {
-  const pool = await getPool();
-  return pool.query<R>(text, values);
-}
-
 export const parentActor = (parentId: string): Actor => `parent:${parentId}`;
 
-/** PostgreSQL error fields we map to API errors. */
-export function pgErrorOf(err: unknown): { code?: string; constraint?: string; message?: string } {
-  if (typeof err === 'object' && err !== null) return err as { code?: string; constraint?: string };
-  return {};
+/**
+ * For a read that may find no row: `SELECT ${column}, ... FROM ${from} LEFT JOIN <table> ON
+ * ...`. The request's session check sits in the select list of a statement that always
+ * returns a row (the LEFT JOIN onto one row), so it runs whether or not anything is found (an
+ * ended sign-in is 401 before any 404 or empty list). Rows whose joined key is null found
+ * nothing. Call `checked()` after the statement succeeded.
+ */
+export function sessionCheckedRead(): { column: Sql; from: Sql; checked(): void } {
+  const check = sessionCheckSql();
+  return {
+    column: check ? sql`${check} AS session_ok` : sql`TRUE AS session_ok`,
+    from: sql`(VALUES (1)) AS one_row`,
+    checked: () => (check ? markSessionChecked() : undefined),
+  };
 }

@@ -1,11 +1,12 @@
 // The signed-in parent: profile (display name, IANA time zone, locale, settings deep-merged
 // into the JSONB), export of all family data, and account deletion (soft now; the retention
 // job hard-deletes later) which also revokes every refresh token.
-import type pg from 'pg';
-import { getPool } from '../db/client.ts';
+import { getDb, type Queryable } from '../db/client.ts';
+import { dbErrorOf } from '../db/errors.ts';
+import { empty, type Sql, sql } from '../db/sql.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
-import { parentActor, pgErrorOf, type Queryable, withTransaction } from './db.ts';
-import { revokeAllForParent } from './refresh-tokens.ts';
+import { parentActor, sessionCheckedRead } from './db.ts';
 
 export interface ParentRow {
   id: string;
@@ -23,7 +24,7 @@ export interface ParentRow {
 }
 
 /** Every column except password_hash (and deleted_at: callers only see live parents). */
-export const PARENT_COLUMNS = `id, email, auth_provider, display_name, timezone, locale, subscription_tier,
+export const PARENT_COLUMNS = sql`id, email, auth_provider, display_name, timezone, locale, subscription_tier,
   subscription_expires_at, settings, created_at, updated_at, last_login_at`;
 
 export interface ParentView {
@@ -98,17 +99,23 @@ export async function loadLiveParent(
   parentId: string,
   lock = false,
 ): Promise<ParentRow> {
-  const { rows } = await db.query<ParentRow>(
-    `SELECT ${PARENT_COLUMNS} FROM parents WHERE id = $1 AND deleted_at IS NULL${lock ? ' FOR UPDATE' : ''}`,
-    [parentId],
-  );
-  const row = rows[0];
+  const [row] = await db.$queryRaw<ParentRow[]>`
+    SELECT ${PARENT_COLUMNS} FROM parents WHERE id = ${parentId}::uuid AND deleted_at IS NULL
+    ${lock ? sql`FOR UPDATE` : empty}`;
   if (!row) throw new AppError('not_found', 'No such account');
   return row;
 }
 
+/** The signed-in parent, with the request's session check in the same statement. */
 export async function getParent(parentId: string): Promise<ParentView> {
-  return toParentView(await loadLiveParent(await getPool(), parentId));
+  const db = await getDb();
+  const { column, from, checked } = sessionCheckedRead();
+  const [row] = await db.$queryRaw<(ParentRow | { [K in keyof ParentRow]: null })[]>`
+    SELECT ${column}, ${PARENT_COLUMNS} FROM ${from}
+      LEFT JOIN parents ON parents.id = ${parentId}::uuid AND parents.deleted_at IS NULL`;
+  checked();
+  if (!row?.id) throw new AppError('not_found', 'No such account');
+  return toParentView(row as ParentRow);
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -138,7 +145,7 @@ export interface ParentUpdate {
 
 /** The database also checks time zones (it must compute local days with them). */
 export function mapTimezoneError(err: unknown): never {
-  if (pgErrorOf(err).code === '22023') {
+  if (dbErrorOf(err).code === '22023') {
     throw new AppError('validation_failed', 'Unknown time zone', {
       fieldErrors: [{ path: 'body.timezone', message: 'This time zone is not supported' }],
     });
@@ -150,7 +157,7 @@ const MAX_SETTINGS_BYTES = 64 * 1024;
 
 export async function updateParent(parentId: string, update: ParentUpdate): Promise<ParentView> {
   const timezone = update.timezone === undefined ? undefined : requireTimeZone(update.timezone);
-  return withTransaction(parentActor(parentId), async (tx) => {
+  return inTransaction(parentActor(parentId), async (tx) => {
     const current = await loadLiveParent(tx, parentId, true);
     const settings = update.settings
       ? deepMerge(current.settings, update.settings)
@@ -164,50 +171,39 @@ export async function updateParent(parentId: string, update: ParentUpdate): Prom
         ],
       });
     }
-    const { rows } = await tx
-      .query<ParentRow>(
-        `UPDATE parents SET
-         display_name = CASE WHEN $2 THEN $3 ELSE display_name END,
-         timezone = COALESCE($4, timezone),
-         locale = COALESCE($5, locale),
-         settings = $6::jsonb
-       WHERE id = $1
-       RETURNING ${PARENT_COLUMNS}`,
-        [
-          parentId,
-          update.displayName !== undefined,
-          update.displayName ?? null,
-          timezone ?? null,
-          update.locale ?? null,
-          JSON.stringify(settings),
-        ],
-      )
-      .catch(mapTimezoneError);
-    return toParentView(rows[0] as ParentRow);
+    const [row] = await tx.$queryRaw<ParentRow[]>`
+      UPDATE parents SET
+        display_name = CASE WHEN ${update.displayName !== undefined}::boolean
+                            THEN ${update.displayName ?? null}::text ELSE display_name END,
+        timezone = COALESCE(${timezone ?? null}::text, timezone),
+        locale = COALESCE(${update.locale ?? null}::text, locale),
+        settings = ${JSON.stringify(settings)}::jsonb
+      WHERE id = ${parentId}::uuid
+      RETURNING ${PARENT_COLUMNS}`.catch(mapTimezoneError);
+    return toParentView(row as ParentRow);
   });
 }
 
 /** Soft-deletes the parent and every child and revokes all refresh tokens, atomically. */
 export async function deleteAccount(parentId: string): Promise<void> {
-  await withTransaction(parentActor(parentId), async (tx) => {
-    await loadLiveParent(tx, parentId, true);
-    await tx.query(
-      'UPDATE children SET deleted_at = NOW() WHERE parent_id = $1 AND deleted_at IS NULL',
-      [parentId],
-    );
-    await tx.query('UPDATE parents SET deleted_at = NOW() WHERE id = $1', [parentId]);
-    await revokeAllForParent(tx, parentId);
-    // No push may reach a deleted account's phones, even during the grace period.
-    await tx.query('DELETE FROM parent_devices WHERE parent_id = $1', [parentId]);
+  await inTransaction(parentActor(parentId), async (tx) => {
+    // One statement: the parent (locked, 404 unless live), its children, its sign-ins and,
+    // so no push reaches a deleted account's phones even during the grace period, its devices.
+    const [done] = await tx.$queryRaw<{ deleted: boolean }[]>`
+      WITH parent AS (
+             UPDATE parents SET deleted_at = NOW()
+              WHERE id = ${parentId}::uuid AND deleted_at IS NULL RETURNING id),
+           kids AS (
+             UPDATE children SET deleted_at = NOW()
+              WHERE parent_id = (SELECT id FROM parent) AND deleted_at IS NULL RETURNING id),
+           tokens AS (
+             UPDATE refresh_tokens SET revoked_at = NOW()
+              WHERE parent_id = (SELECT id FROM parent) AND revoked_at IS NULL RETURNING id),
+           devices AS (
+             DELETE FROM parent_devices WHERE parent_id = (SELECT id FROM parent) RETURNING id)
+      SELECT EXISTS (SELECT 1 FROM parent) AS deleted`;
+    if (!done?.deleted) throw new AppError('not_found', 'No such account');
   });
-}
-
-async function rowsOf(
-  tx: pg.PoolClient,
-  text: string,
-  values: unknown[],
-): Promise<Record<string, unknown>[]> {
-  return (await tx.query<Record<string, unknown>>(text, values)).rows;
 }
 
 /**
@@ -238,114 +234,103 @@ export const EXPORTED_TABLES: Record<string, string> = {
 /** Tables on a foreign-key path to the family that are deliberately not exported, and why. */
 export const NOT_EXPORTED: Record<string, string> = {};
 
+/** The family's rows of one table as a JSON array, oldest first (`t` is the table's alias). */
+const rowsOf = (from: Sql, orderBy: Sql, row: Sql = sql`to_jsonb(t)`) =>
+  sql`(SELECT COALESCE(jsonb_agg(${row} ORDER BY ${orderBy}), '[]'::jsonb) FROM ${from})`;
+
 /**
  * Everything stored about the family, as JSON (rows keep their column names), every row of
  * every table (EXPORTED_TABLES), including the sign-ins (refresh tokens: time, IP, user
  * agent), the stored responses of retried requests (idempotency keys) and the family's audit
- * trail. Secrets (password and PIN hashes, refresh token hashes) are left out. One
- * REPEATABLE READ snapshot so the parts agree with each other.
+ * trail. Secrets (password and PIN hashes, refresh token hashes) are left out. One statement,
+ * so one snapshot: the parts agree with each other.
  */
 export async function exportFamily(parentId: string): Promise<Record<string, unknown>> {
-  return withTransaction(
-    parentActor(parentId),
-    async (tx) => {
-      const parent = toParentView(await loadLiveParent(tx, parentId));
-      const children = await rowsOf(
-        tx,
-        `SELECT to_jsonb(c) - 'pin_hash' || jsonb_build_object('has_pin', c.pin_hash IS NOT NULL) AS row
-         FROM children c WHERE c.parent_id = $1 ORDER BY c.created_at`,
-        [parentId],
-      );
-      const childIds = children.map((c) => (c.row as { id: string }).id);
-      const ids = [childIds];
-      // Literal statements (no table names spliced into SQL), run one after another: a client
-      // takes one query at a time (queueing more is deprecated and refused from pg 9).
-      const statements: Record<string, [string, unknown[]]> = {
-        consents: [
-          'SELECT to_jsonb(t) AS row FROM consents t WHERE t.parent_id = $1 ORDER BY t.created_at',
-          [parentId],
-        ],
-        consentRevocations: [
-          'SELECT to_jsonb(t) AS row FROM consent_revocations t WHERE t.parent_id = $1 ORDER BY t.revoked_at',
-          [parentId],
-        ],
-        refreshTokens: [
-          `SELECT to_jsonb(t) - 'token_hash' AS row FROM refresh_tokens t
-            WHERE t.parent_id = $1 ORDER BY t.created_at`,
-          [parentId],
-        ],
-        conversations: [
-          'SELECT to_jsonb(t) AS row FROM conversations t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.started_at',
-          ids,
-        ],
-        messages: [
-          `SELECT to_jsonb(m) AS row FROM messages m JOIN conversations c ON c.id = m.conversation_id
-            WHERE c.child_id = ANY($1::uuid[]) ORDER BY m.created_at`,
-          ids,
-        ],
-        progress: [
-          'SELECT to_jsonb(t) AS row FROM progress t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
-          ids,
-        ],
-        streaks: [
-          'SELECT to_jsonb(t) AS row FROM streaks t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
-          ids,
-        ],
-        rewards: [
-          'SELECT to_jsonb(t) AS row FROM rewards t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.earned_at',
-          ids,
-        ],
-        dailyActivity: [
-          'SELECT to_jsonb(t) AS row FROM daily_activity t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.activity_date',
-          ids,
-        ],
-        cognitiveMetrics: [
-          'SELECT to_jsonb(t) AS row FROM cognitive_metrics t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.assessment_date',
-          ids,
-        ],
-        alerts: [
-          'SELECT to_jsonb(t) AS row FROM parent_alerts t WHERE t.parent_id = $1 ORDER BY t.created_at',
-          [parentId],
-        ],
-        idempotencyKeys: [
-          'SELECT to_jsonb(t) AS row FROM idempotency_keys t WHERE t.child_id = ANY($1::uuid[]) ORDER BY t.created_at',
-          ids,
-        ],
+  const db = await getDb();
+  const { column, from, checked } = sessionCheckedRead();
+  const p = sql`${parentId}::uuid`;
+  // Every child the family ever had that is still stored (deleted ones too).
+  const kids = sql`(SELECT k.id FROM children k WHERE k.parent_id = ${p})`;
+  const [row] = await db.$queryRaw<
+    ({ [K in keyof ParentRow]: ParentRow[K] | null } & Record<ExportPart, unknown[]>)[]
+  >`
+    SELECT ${column}, ${PARENT_COLUMNS},
+      ${rowsOf(
+        sql`children t WHERE t.parent_id = ${p}`,
+        sql`t.created_at`,
+        sql`to_jsonb(t) - 'pin_hash' || jsonb_build_object('has_pin', t.pin_hash IS NOT NULL)`,
+      )} AS children,
+      ${rowsOf(sql`consents t WHERE t.parent_id = ${p}`, sql`t.created_at`)} AS consents,
+      ${rowsOf(sql`consent_revocations t WHERE t.parent_id = ${p}`, sql`t.revoked_at`)} AS "consentRevocations",
+      ${rowsOf(
+        sql`refresh_tokens t WHERE t.parent_id = ${p}`,
+        sql`t.created_at`,
+        sql`to_jsonb(t) - 'token_hash'`,
+      )} AS "refreshTokens",
+      ${rowsOf(sql`conversations t WHERE t.child_id IN ${kids}`, sql`t.started_at`)} AS conversations,
+      ${rowsOf(
+        sql`messages t JOIN conversations c ON c.id = t.conversation_id WHERE c.child_id IN ${kids}`,
+        sql`t.created_at`,
+      )} AS messages,
+      ${rowsOf(sql`progress t WHERE t.child_id IN ${kids}`, sql`t.created_at`)} AS progress,
+      ${rowsOf(sql`streaks t WHERE t.child_id IN ${kids}`, sql`t.created_at`)} AS streaks,
+      ${rowsOf(sql`rewards t WHERE t.child_id IN ${kids}`, sql`t.earned_at`)} AS rewards,
+      ${rowsOf(sql`daily_activity t WHERE t.child_id IN ${kids}`, sql`t.activity_date`)} AS "dailyActivity",
+      ${rowsOf(sql`cognitive_metrics t WHERE t.child_id IN ${kids}`, sql`t.assessment_date`)} AS "cognitiveMetrics",
+      ${rowsOf(sql`parent_alerts t WHERE t.parent_id = ${p}`, sql`t.created_at`)} AS alerts,
+      ${rowsOf(sql`idempotency_keys t WHERE t.child_id IN ${kids}`, sql`t.created_at`)} AS "idempotencyKeys",
+      ${
         // The trail of changes to the family's account, children, consents and revocations
         // (old and new values; secrets are never in it).
-        auditLog: [
-          `SELECT to_jsonb(a) AS row FROM audit_log a
-            WHERE (a.table_name = 'parents' AND a.row_id = $1)
-               OR (a.table_name = 'children' AND a.row_id = ANY($2::uuid[]))
-               OR (a.table_name = 'consents'
-                   AND a.row_id IN (SELECT id FROM consents WHERE parent_id = $1))
-               OR (a.table_name = 'consent_revocations'
-                   AND a.row_id IN (SELECT id FROM consent_revocations WHERE parent_id = $1))
-            ORDER BY a.changed_at, a.id`,
-          [parentId, childIds],
-        ],
+        rowsOf(
+          sql`audit_log t
+               WHERE (t.table_name = 'parents' AND t.row_id = ${p})
+                  OR (t.table_name = 'children' AND t.row_id IN ${kids})
+                  OR (t.table_name = 'consents'
+                      AND t.row_id IN (SELECT id FROM consents WHERE parent_id = ${p}))
+                  OR (t.table_name = 'consent_revocations'
+                      AND t.row_id IN (SELECT id FROM consent_revocations WHERE parent_id = ${p}))`,
+          sql`t.changed_at, t.id`,
+        )
+      } AS "auditLog",
+      ${
         // The push token only addresses the device; it is left out like other credentials.
-        devices: [
-          "SELECT to_jsonb(t) - 'fcm_token' AS row FROM parent_devices t WHERE t.parent_id = $1 ORDER BY t.created_at",
-          [parentId],
-        ],
-        notificationDeliveries: [
-          'SELECT to_jsonb(t) AS row FROM notification_deliveries t WHERE t.parent_id = $1 ORDER BY t.created_at',
-          [parentId],
-        ],
-      };
-      const unwrap = (rows: Record<string, unknown>[]) => rows.map((r) => r.row);
-      const parts: Record<string, unknown[]> = {};
-      for (const [key, [text, values]] of Object.entries(statements)) {
-        parts[key] = unwrap(await rowsOf(tx, text, values));
-      }
-      return {
-        exportedAt: new Date().toISOString(),
-        parent,
-        children: unwrap(children),
-        ...parts,
-      };
-    },
-    { readOnlySnapshot: true },
-  );
+        rowsOf(
+          sql`parent_devices t WHERE t.parent_id = ${p}`,
+          sql`t.created_at`,
+          sql`to_jsonb(t) - 'fcm_token'`,
+        )
+      } AS devices,
+      ${rowsOf(sql`notification_deliveries t WHERE t.parent_id = ${p}`, sql`t.created_at`)} AS "notificationDeliveries"
+    FROM ${from}
+    LEFT JOIN parents ON parents.id = ${p} AND parents.deleted_at IS NULL`;
+  checked();
+  if (!row?.id) throw new AppError('not_found', 'No such account');
+  const { children, ...rest } = row;
+  const parts = Object.fromEntries(EXPORT_PARTS.map((key) => [key, rest[key]]));
+  return {
+    exportedAt: new Date().toISOString(),
+    parent: toParentView(row as ParentRow),
+    children,
+    ...parts,
+  };
 }
+
+const EXPORT_PARTS = [
+  'consents',
+  'consentRevocations',
+  'refreshTokens',
+  'conversations',
+  'messages',
+  'progress',
+  'streaks',
+  'rewards',
+  'dailyActivity',
+  'cognitiveMetrics',
+  'alerts',
+  'idempotencyKeys',
+  'auditLog',
+  'devices',
+  'notificationDeliveries',
+] as const;
+type ExportPart = (typeof EXPORT_PARTS)[number] | 'children';

@@ -145,16 +145,6 @@ export async function verifyAccessToken(token: string): Promise<Principal> {
   }
 }
 
-/** Public half of the key ring, e.g. for a JWKS endpoint or tests. */
-export async function publicJwks(): Promise<{ keys: JWK[] }> {
-  const jose = await import('jose');
-  const { verifying } = await keyRing();
-  const keys: JWK[] = [];
-  for (const [kid, { alg, key }] of verifying)
-    keys.push({ ...(await jose.exportJWK(key)), kid, alg, use: 'sig' });
-  return { keys };
-}
-
 export function resetKeyRingForTests(): void {
   ringPromise = undefined;
 }

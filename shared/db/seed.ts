@@ -6,8 +6,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { z } from 'zod';
+import { isoDate } from '../jobs/time.ts';
+import { addDays } from '../learning/clock.ts';
+import { bankSparksInsertSql } from '../learning/spark-bank.ts';
+import { AGE_GROUPS, type AgeGroup } from '../learning/types.ts';
 
-export const AGE_GROUPS = ['wonder_cubs', 'curious_explorers', 'mind_masters'] as const;
+// One definition each (shared/learning): re-exported for the seed's and the rollout's callers.
+export { AGE_GROUPS, type AgeGroup, addDays };
+
 export const TOPIC_CATEGORIES = [
   'science',
   'humanities',
@@ -27,7 +33,6 @@ export const CONNECTION_STRENGTHS = ['weak', 'normal', 'strong'] as const;
 /** prerequisite: unlock edge; branch: parent topic to child topic; related: any other link. */
 export const CONNECTION_TYPES = ['prerequisite', 'branch', 'related'] as const;
 
-export type AgeGroup = (typeof AGE_GROUPS)[number];
 export type SparkType = (typeof SPARK_TYPES)[number];
 
 /** brain_sparks.source of rows taken from the bank; curator_notes holds the bank key. */
@@ -281,8 +286,6 @@ export function sparkRotation(bank: readonly SparkBankEntry[], group: AgeGroup):
   return rotation;
 }
 
-const isoDate = z.iso.date();
-
 function parseIsoDate(date: string): string {
   const result = isoDate.safeParse(date);
   if (!result.success) throw new SeedDataError(`expected a YYYY-MM-DD date, got "${date}"`);
@@ -293,10 +296,6 @@ function parseIsoDate(date: string): string {
 export function dayNumber(date: string): number {
   const parsed = parseIsoDate(date);
   return Math.floor(Date.parse(`${parsed}T00:00:00Z`) / 86_400_000);
-}
-
-export function addDays(date: string, days: number): string {
-  return new Date((dayNumber(date) + days) * 86_400_000).toISOString().slice(0, 10);
 }
 
 /** The bank entry an age group gets on a date: deterministic, the same on every run. */
@@ -331,19 +330,9 @@ export async function insertBankSparks(
       rows.push({ ...spark, spark_date: date });
     }
   }
-  const { rowCount } = await db.query(
-    `INSERT INTO brain_sparks
-       (spark_date, age_group, spark_type, question, hints, follow_ups, topic_id, difficulty,
-        source, curator_notes)
-     SELECT s.spark_date, s.age_group, s.spark_type, s.question, s.hints, s.follow_ups, t.id,
-            s.difficulty, $2, s.key
-       FROM jsonb_to_recordset($1::jsonb) AS s(
-              spark_date date, age_group text, spark_type text, question text, hints jsonb,
-              follow_ups jsonb, topic text, difficulty int, key text)
-       LEFT JOIN topics t ON t.slug = s.topic
-     ON CONFLICT (spark_date, age_group) DO NOTHING`,
-    [JSON.stringify(rows), CURATED_SPARK_SOURCE],
-  );
+  // The one INSERT of bank sparks, shared with the rollout job and the requests.
+  const insert = bankSparksInsertSql(rows);
+  const { rowCount } = await db.query(insert.text, insert.values);
   return rowCount ?? 0;
 }
 

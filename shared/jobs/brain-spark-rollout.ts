@@ -14,7 +14,6 @@
 //
 // This is the one job that is not per child: it writes at most 7 x 3 rows, chosen in code
 // from one query of recent usage, and inserted in one statement.
-import type pg from 'pg';
 import {
   AGE_GROUPS,
   type AgeGroup,
@@ -24,7 +23,8 @@ import {
   type SparkBankEntry,
   sparkRotation,
 } from '../db/seed.ts';
-import { inTransaction, withJobLock } from './lock.ts';
+import { bankSparksInsertSql } from '../learning/spark-bank.ts';
+import { withJobLock } from './lock.ts';
 import { addDays, resolveDate } from './time.ts';
 import type { JobArgs, JobResult } from './types.ts';
 
@@ -70,7 +70,6 @@ export function chooseSparks(
 }
 
 export async function runBrainSparkRollout(
-  pool: pg.Pool,
   args: JobArgs,
   bank: readonly SparkBankEntry[] = loadSparkBank(),
 ): Promise<JobResult> {
@@ -78,15 +77,14 @@ export async function runBrainSparkRollout(
   const lastDate = addDays(runDate, SPARK_DAYS_AHEAD - 1);
   const dates = Array.from({ length: SPARK_DAYS_AHEAD }, (_, i) => addDays(runDate, i));
 
-  return withJobLock(pool, 'brain-spark-rollout', (client) =>
-    inTransaction(client, 'brain-spark-rollout', async () => {
-      const { rows: usage } = await client.query<Usage>(
-        `SELECT age_group, to_char(spark_date, 'YYYY-MM-DD') AS spark_date,
-                CASE WHEN source = $3 THEN curator_notes END AS bank_key
-           FROM brain_sparks
-          WHERE spark_date BETWEEN $1::date - $4::int AND $2::date + $4::int`,
-        [runDate, lastDate, CURATED_SPARK_SOURCE, SPARK_NO_REPEAT_DAYS],
-      );
+  return withJobLock('brain-spark-rollout', (job) =>
+    job.transaction(async (tx) => {
+      const usage = await tx.$queryRaw<Usage[]>`
+        SELECT age_group, to_char(spark_date, 'YYYY-MM-DD') AS spark_date,
+               CASE WHEN source = ${CURATED_SPARK_SOURCE} THEN curator_notes END AS bank_key
+          FROM brain_sparks
+         WHERE spark_date BETWEEN ${runDate}::date - ${SPARK_NO_REPEAT_DAYS}::int
+                              AND ${lastDate}::date + ${SPARK_NO_REPEAT_DAYS}::int`;
       const rows: Array<SparkBankEntry & { spark_date: string }> = [];
       const counts: Record<string, number> = {};
       for (const group of AGE_GROUPS) {
@@ -108,20 +106,8 @@ export async function runBrainSparkRollout(
           rows.push({ ...pick.entry, spark_date: pick.date });
         counts[group] = 0;
       }
-      const { rows: inserted } = await client.query<{ age_group: string }>(
-        `INSERT INTO brain_sparks
-           (spark_date, age_group, spark_type, question, hints, follow_ups, topic_id, difficulty,
-            source, curator_notes)
-         SELECT s.spark_date, s.age_group, s.spark_type, s.question, s.hints, s.follow_ups, t.id,
-                s.difficulty, $2, s.key
-           FROM jsonb_to_recordset($1::jsonb) AS s(
-                  spark_date date, age_group text, spark_type text, question text, hints jsonb,
-                  follow_ups jsonb, topic text, difficulty int, key text)
-           LEFT JOIN topics t ON t.slug = s.topic
-         ON CONFLICT (spark_date, age_group) DO NOTHING
-         RETURNING age_group`,
-        [JSON.stringify(rows), CURATED_SPARK_SOURCE],
-      );
+      // The one INSERT of bank sparks (shared/learning/spark-bank.ts; the seed and requests too).
+      const inserted = await tx.$queryRaw<{ age_group: string }[]>(bankSparksInsertSql(rows));
       for (const r of inserted) counts[r.age_group] = (counts[r.age_group] ?? 0) + 1;
       args.onProgress?.({ step: 'sparks', done: inserted.length });
       return {

@@ -32,14 +32,19 @@
 //   conversations_analyzed = convs
 //   confidence_level = 1 - exp(-(convs + messages/10) / 10), rounded to 3 decimals: 0 with no
 //   conversations, 0.63 after about 10 conversations' worth of evidence, approaching 1.
-import type pg from 'pg';
-import { inShards, withJobLock } from './lock.ts';
+import { type Sql, sql } from '../db/sql.ts';
+import { inKeyRange, inShards, type KeyRange, withJobLock } from './lock.ts';
 import { addDays, resolveDate } from './time.ts';
 import type { JobArgs, JobResult } from './types.ts';
 
 export const SCORING_WINDOW_DAYS = 30;
 
-const SCORE_ACTIVE_CHILDREN = `
+function scoreActiveChildren(date: string, windowStart: string, range: KeyRange): Sql {
+  const assessed = sql`${date}::date`;
+  const windowStartDate = sql`${windowStart}::date`;
+  const from = sql`${`${windowStart}T00:00:00Z`}::timestamptz`;
+  const until = sql`${`${addDays(date, 1)}T00:00:00Z`}::timestamptz`;
+  return sql`
 WITH da AS (
     SELECT child_id,
            COUNT(*) AS days,
@@ -50,8 +55,8 @@ WITH da AS (
            COUNT(*) FILTER (WHERE brain_spark_completed) AS sparks,
            SUM(cardinality(new_topics_unlocked)) AS unlocked_new
       FROM daily_activity
-     WHERE activity_date BETWEEN $2::date AND $1::date
-       AND ($5::uuid IS NULL OR child_id >= $5::uuid) AND ($6::uuid IS NULL OR child_id < $6::uuid)
+     WHERE activity_date BETWEEN ${windowStartDate} AND ${assessed}
+       ${inKeyRange('child_id', range)}
      GROUP BY child_id
 ), conv AS (
     SELECT c.child_id,
@@ -65,8 +70,8 @@ WITH da AS (
            COUNT(DISTINCT t.category) AS conv_categories
       FROM conversations c
       LEFT JOIN topics t ON t.id = c.topic_id
-     WHERE c.started_at >= $3::timestamptz AND c.started_at < $4::timestamptz
-       AND ($5::uuid IS NULL OR c.child_id >= $5::uuid) AND ($6::uuid IS NULL OR c.child_id < $6::uuid)
+     WHERE c.started_at >= ${from} AND c.started_at < ${until}
+       ${inKeyRange('c.child_id', range)}
      GROUP BY c.child_id
 ), msg AS (
     SELECT c.child_id,
@@ -75,9 +80,9 @@ WITH da AS (
            COUNT(*) FILTER (WHERE m.selected_choice_index IS NOT NULL) AS choices
       FROM messages m
       JOIN conversations c ON c.id = m.conversation_id
-     WHERE m.created_at >= $3::timestamptz AND m.created_at < $4::timestamptz
+     WHERE m.created_at >= ${from} AND m.created_at < ${until}
        AND m.role = 'user'
-       AND ($5::uuid IS NULL OR c.child_id >= $5::uuid) AND ($6::uuid IS NULL OR c.child_id < $6::uuid)
+       ${inKeyRange('c.child_id', range)}
      GROUP BY c.child_id
 ), active AS (
     SELECT a.child_id
@@ -87,12 +92,12 @@ WITH da AS (
     SELECT p.child_id,
            COUNT(*) FILTER (WHERE p.unlocked_at IS NOT NULL) AS unlocked_topics,
            COUNT(*) FILTER (WHERE p.depth_level >= 3) AS deep_topics,
-           COUNT(*) FILTER (WHERE p.mastered_at IS NOT NULL AND p.mastered_at < $4::timestamptz) AS mastered_topics,
+           COUNT(*) FILTER (WHERE p.mastered_at IS NOT NULL AND p.mastered_at < ${until}) AS mastered_topics,
            COUNT(DISTINCT t.category) FILTER (WHERE p.depth_level > 0) AS progress_categories
       FROM progress p
       JOIN active a ON a.child_id = p.child_id
       JOIN topics t ON t.id = p.topic_id
-     WHERE p.created_at < $4::timestamptz
+     WHERE p.created_at < ${until}
      GROUP BY p.child_id
 ), evidence AS (
     SELECT a.child_id,
@@ -139,7 +144,7 @@ WITH da AS (
     INSERT INTO cognitive_metrics AS cm
            (child_id, assessment_date, critical_thinking, creative_thinking, logical_reasoning,
             knowledge_connection, curiosity_index, conversations_analyzed, confidence_level)
-    SELECT child_id, $1::date, critical_thinking, creative_thinking, logical_reasoning,
+    SELECT child_id, ${assessed}, critical_thinking, creative_thinking, logical_reasoning,
            knowledge_connection, curiosity_index, conversations_analyzed, confidence_level
       FROM scored
     ON CONFLICT (child_id, assessment_date) DO UPDATE
@@ -162,20 +167,14 @@ SELECT (SELECT COUNT(*) FROM active)::int AS active_children,
        COUNT(*) FILTER (WHERE inserted)::int AS inserted,
        COUNT(*) FILTER (WHERE NOT inserted)::int AS updated
   FROM written`;
+}
 
-export async function runCognitiveScoring(pool: pg.Pool, args: JobArgs): Promise<JobResult> {
+export async function runCognitiveScoring(args: JobArgs): Promise<JobResult> {
   const date = resolveDate(args);
   const windowStart = addDays(date, -(SCORING_WINDOW_DAYS - 1));
-  return withJobLock(pool, 'cognitive-scoring', async (lockClient) => {
-    const shards = await inShards(pool, lockClient, 'cognitive-scoring', async (client, range) => {
-      const { rows } = await client.query<ShardRow>(SCORE_ACTIVE_CHILDREN, [
-        date,
-        windowStart,
-        `${windowStart}T00:00:00Z`,
-        `${addDays(date, 1)}T00:00:00Z`,
-        range.from,
-        range.to,
-      ]);
+  return withJobLock('cognitive-scoring', async (job) => {
+    const shards = await inShards(job, async (tx, range) => {
+      const rows = await tx.$queryRaw<ShardRow[]>(scoreActiveChildren(date, windowStart, range));
       const r = rows[0] ?? { active_children: 0, inserted: 0, updated: 0 };
       args.onProgress?.({ step: 'cognitive_metrics', done: r.inserted + r.updated });
       return r;

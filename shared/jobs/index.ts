@@ -1,6 +1,5 @@
 // Every scheduled job by registry name, for `npm run job` and the benchmark (the Cloud
 // Functions in functions/<name>/ wrap the same runners).
-import type pg from 'pg';
 import { runBrainSparkRollout } from './brain-spark-rollout.ts';
 import { runCognitiveScoring } from './cognitive-scoring.ts';
 import { runDataRetention } from './data-retention.ts';
@@ -10,14 +9,15 @@ import { runStreakReset } from './streak-reset.ts';
 import type { JobArgs, JobResult } from './types.ts';
 import { runWeeklyDigest } from './weekly-digest.ts';
 
-export type JobRunner = (pool: pg.Pool, args: JobArgs) => Promise<JobResult>;
+/** Each runs on the process's database client (shared/db/client.ts). */
+export type JobRunner = (args: JobArgs) => Promise<JobResult>;
 
 export const jobRunners: Readonly<Record<string, JobRunner>> = {
-  'brain-spark-rollout': (pool, args) => runBrainSparkRollout(pool, args),
+  'brain-spark-rollout': (args) => runBrainSparkRollout(args),
   'partition-maintenance': runPartitionMaintenance,
   'streak-reset': runStreakReset,
   'cognitive-scoring': runCognitiveScoring,
   'data-retention': runDataRetention,
-  'weekly-digest': (pool, args) => runWeeklyDigest(pool, args),
-  'streak-reminders': (pool, args) => runStreakReminders(pool, args),
+  'weekly-digest': (args) => runWeeklyDigest(args),
+  'streak-reminders': (args) => runStreakReminders(args),
 };

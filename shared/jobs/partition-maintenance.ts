@@ -5,8 +5,8 @@
 // (create_monthly_partition is idempotent), then proves that the partitions from the oldest
 // one to the horizon leave no gap: a gap means a row could land nowhere, so the job throws
 // (the function fails, Pub/Sub retries, and the failure alerts) instead of reporting success.
-import type pg from 'pg';
-import { inTransaction, withJobLock } from './lock.ts';
+import type { Tx } from '../db/client.ts';
+import { withJobLock } from './lock.ts';
 import { resolveDate } from './time.ts';
 import type { JobArgs, JobResult } from './types.ts';
 
@@ -26,8 +26,8 @@ interface CoverageRow {
 
 // Bounds read back from the catalog, as UTC instants (session TimeZone is UTC in the job's
 // transaction so timestamptz bounds print with +00). Date bounds cast to midnight UTC.
-const PARTITION_BOUNDS = `
-SELECT child.relname AS partition,
+const partitionBounds = (tx: Tx, table: string) => tx.$queryRaw<CoverageRow[]>`
+SELECT child.relname::text AS partition,
        to_char(substring(pg_get_expr(child.relpartbound, child.oid) FROM 'FROM \\(''([^'']+)''\\)')::timestamptz,
                'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS lower_bound,
        to_char(substring(pg_get_expr(child.relpartbound, child.oid) FROM 'TO \\(''([^'']+)''\\)')::timestamptz,
@@ -35,7 +35,7 @@ SELECT child.relname AS partition,
        pg_get_expr(child.relpartbound, child.oid) = 'DEFAULT' AS is_default
   FROM pg_inherits i
   JOIN pg_class child ON child.oid = i.inhrelid
- WHERE i.inhparent = to_regclass($1)
+ WHERE i.inhparent = to_regclass(${table})
  ORDER BY lower_bound NULLS FIRST`;
 
 function monthStart(date: string, monthsToAdd: number): string {
@@ -62,7 +62,7 @@ export function findGaps(
   return gaps.filter(([a, b]) => a < b);
 }
 
-export async function runPartitionMaintenance(pool: pg.Pool, args: JobArgs): Promise<JobResult> {
+export async function runPartitionMaintenance(args: JobArgs): Promise<JobResult> {
   const runDate = resolveDate(args);
   const firstMonth = monthStart(runDate, -1);
   const months = Array.from({ length: PARTITION_MONTHS_AHEAD + 2 }, (_, i) =>
@@ -70,23 +70,21 @@ export async function runPartitionMaintenance(pool: pg.Pool, args: JobArgs): Pro
   );
   const horizon = `${monthStart(runDate, PARTITION_MONTHS_AHEAD + 1)}T00:00:00Z`;
 
-  return withJobLock(pool, 'partition-maintenance', (client) =>
-    inTransaction(client, 'partition-maintenance', async () => {
-      await client.query("SELECT set_config('TimeZone', 'UTC', true)");
+  return withJobLock('partition-maintenance', (job) =>
+    job.transaction(async (tx) => {
+      await tx.$executeRaw`SELECT set_config('TimeZone', 'UTC', true)`;
       const counts: Record<string, number> = {};
       const tables: Record<string, unknown> = {};
       let created = 0;
       for (const table of PARTITIONED_TABLES) {
-        const { rows } = await client.query<{ created: number }>(
-          `SELECT COUNT(*) FILTER (WHERE create_monthly_partition($1, m::date))::int AS created
-             FROM unnest($2::date[]) AS m`,
-          [table, months],
-        );
+        const rows = await tx.$queryRaw<{ created: number }[]>`
+          SELECT COUNT(*) FILTER (WHERE create_monthly_partition(${table}::text, m::date))::int AS created
+            FROM unnest(${months}::date[]) AS m`;
         const createdHere = rows[0]?.created ?? 0;
         created += createdHere;
         counts[`${table}PartitionsCreated`] = createdHere;
 
-        const bounds = (await client.query<CoverageRow>(PARTITION_BOUNDS, [table])).rows;
+        const bounds = await partitionBounds(tx, table);
         const ranges = bounds
           .filter((b) => b.lower_bound && b.upper_bound)
           .map((b) => ({ lower: b.lower_bound as string, upper: b.upper_bound as string }));

@@ -3,8 +3,8 @@
 // least 1, no activity yet today and not in bedtime. Needs notifications.streak_reminders
 // and push_enabled. The delivery log keys each push by child, local day and device: at most
 // one reminder per child per day, whatever the retries (at-most-once, like the digest).
-import type pg from 'pg';
 import { config } from '../config.ts';
+import { raw, type Sql, sql } from '../db/sql.ts';
 import { limitsFrom } from '../learning/limits.ts';
 import { type Logger, logger as rootLogger } from '../log.ts';
 import { deliverOnce } from '../notify/delivery-log.ts';
@@ -29,8 +29,11 @@ interface DueChild {
   devices: { id: string; token: string }[];
 }
 
-const DUE_CHILDREN = `
-SELECT c.id AS child_id, c.name, c.settings AS child_settings, p.id AS parent_id,
+const dueChildren = (at: Date): Sql => {
+  const instant = sql`${at.toISOString()}::timestamptz`;
+  const minute = sql`${REMINDER_MINUTE}::int`;
+  return sql`
+SELECT c.id AS child_id, c.name::text, c.settings AS child_settings, p.id AS parent_id,
        s.current_streak, to_char(l.local_ts::date, 'YYYY-MM-DD') AS local_date,
        (EXTRACT(HOUR FROM l.local_ts) * 60 + EXTRACT(MINUTE FROM l.local_ts))::int AS local_minute,
        (SELECT json_agg(json_build_object('id', d.id, 'token', d.fcm_token) ORDER BY d.created_at)
@@ -38,14 +41,15 @@ SELECT c.id AS child_id, c.name, c.settings AS child_settings, p.id AS parent_id
   FROM streaks s
   JOIN children c ON c.id = s.child_id AND c.deleted_at IS NULL
   JOIN parents p ON p.id = c.parent_id AND p.deleted_at IS NULL
- CROSS JOIN LATERAL (SELECT ($1::timestamptz AT TIME ZONE p.timezone) AS local_ts) l
+ CROSS JOIN LATERAL (SELECT (${instant} AT TIME ZONE p.timezone) AS local_ts) l
  WHERE s.current_streak >= 1
    AND (s.last_activity_date IS NULL OR s.last_activity_date < l.local_ts::date)
-   AND EXTRACT(HOUR FROM l.local_ts) * 60 >= $2 AND EXTRACT(HOUR FROM l.local_ts) * 60 < $2 + 60
-   AND ${sqlNotificationEnabled('streak_reminders')}
-   AND ${sqlNotificationEnabled('push_enabled')}
+   AND EXTRACT(HOUR FROM l.local_ts) * 60 >= ${minute} AND EXTRACT(HOUR FROM l.local_ts) * 60 < ${minute} + 60
+   AND ${raw(sqlNotificationEnabled('streak_reminders'))}
+   AND ${raw(sqlNotificationEnabled('push_enabled'))}
    AND EXISTS (SELECT 1 FROM parent_devices d WHERE d.parent_id = p.id)
  ORDER BY c.id`;
+};
 
 function inBedtime(settings: Record<string, unknown>, minute: number): boolean {
   const window = limitsFrom(settings).bedtime;
@@ -59,7 +63,6 @@ export const reminderKey = (childId: string, localDate: string, deviceId: string
   `streak:${childId}:${localDate}:push:${deviceId}`;
 
 export async function runStreakReminders(
-  pool: pg.Pool,
   args: JobArgs,
   deps: { push?: PushSender | null; log?: Logger } = {},
 ): Promise<JobResult> {
@@ -68,8 +71,10 @@ export async function runStreakReminders(
   // whose 18:00 hour contains it); reruns pass `at`.
   const at = args.at ?? (args.date ? new Date(`${args.date}T18:00:00Z`) : new Date());
   const push = deps.push === undefined ? pushSender() : deps.push;
-  return withJobLock(pool, 'streak-reminders', async (db) => {
-    const { rows } = await db.query<DueChild>(DUE_CHILDREN, [at.toISOString(), REMINDER_MINUTE]);
+  return withJobLock('streak-reminders', async (job) => {
+    const { db } = job;
+    // A transaction of the job's: the scan over every streak may outlast a request's bounds.
+    const rows = await job.transaction((tx) => tx.$queryRaw<DueChild[]>(dueChildren(at)));
     const due = rows.filter((r) => !inBedtime(r.child_settings ?? {}, r.local_minute));
     const counts = {
       remindersSent: 0,
@@ -114,10 +119,8 @@ export async function runStreakReminders(
                 retry,
               );
               if (result === 'sent') return 'sent';
-              await db.query('DELETE FROM parent_devices WHERE id = $1 AND fcm_token = $2', [
-                device.id,
-                device.token,
-              ]);
+              await db.$executeRaw`
+                DELETE FROM parent_devices WHERE id = ${device.id}::uuid AND fcm_token = ${device.token}`;
               counts.devicesRemoved += 1;
               return 'dropped';
             },

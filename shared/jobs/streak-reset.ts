@@ -29,8 +29,8 @@
 // WHERE clause on the newest row version), otherwise the row waits for the next run.
 // Scale: one UPDATE ... FROM over all children, local dates computed per family in SQL,
 // split into JOB_SHARDS child_id ranges run side by side (rewriting histories is CPU-bound).
-import type pg from 'pg';
-import { inShards, withJobLock } from './lock.ts';
+import { raw, type Sql, sql } from '../db/sql.ts';
+import { inKeyRange, inShards, type KeyRange, withJobLock } from './lock.ts';
 import { addDays } from './time.ts';
 import type { JobArgs, JobResult } from './types.ts';
 
@@ -46,26 +46,28 @@ export function resolveStreakInstant(args: { date?: string; at?: Date }, now = n
 
 // The last entry of streak_history tells whether freezes already covered days after
 // last_activity_date (entries are appended in date order, by this job and the live path).
-const COVERED_THROUGH = `GREATEST(s.last_activity_date,
+const COVERED_THROUGH = raw(`GREATEST(s.last_activity_date,
     CASE WHEN s.streak_history -> -1 ->> 'freeze_used' = 'true'
-         THEN (s.streak_history -> -1 ->> 'date')::date END)`;
+         THEN (s.streak_history -> -1 ->> 'date')::date END)`);
 
-const SETTLE_MISSED_DAYS = `
+function settleMissedDays(at: Date, range: KeyRange): Sql {
+  const instant = sql`${at.toISOString()}::timestamptz`;
+  const historyLimit = sql`${STREAK_HISTORY_LIMIT}::int`;
+  return sql`
 WITH plan AS MATERIALIZED (
     SELECT s.id,
            s.current_streak,
            s.last_activity_date,
            s.streak_freezes_available,
-           (($1::timestamptz AT TIME ZONE p.timezone)::date - 1) AS local_yesterday,
+           ((${instant} AT TIME ZONE p.timezone)::date - 1) AS local_yesterday,
            ${COVERED_THROUGH} AS covered_through
       FROM streaks s
       JOIN children c ON c.id = s.child_id AND c.deleted_at IS NULL
       JOIN parents p ON p.id = c.parent_id AND p.deleted_at IS NULL
      WHERE s.current_streak > 0
        -- Cheap test first: only a streak not active yesterday can have anything to settle.
-       AND s.last_activity_date < (($1::timestamptz AT TIME ZONE p.timezone)::date - 1)
-       AND ($3::uuid IS NULL OR s.child_id >= $3::uuid)
-       AND ($4::uuid IS NULL OR s.child_id < $4::uuid)
+       AND s.last_activity_date < ((${instant} AT TIME ZONE p.timezone)::date - 1)
+       ${inKeyRange('s.child_id', range)}
 ), due AS MATERIALIZED (
     SELECT pl.*,
            pl.local_yesterday - pl.covered_through AS missed,
@@ -95,14 +97,14 @@ WITH plan AS MATERIALIZED (
        SET current_streak = CASE WHEN e.missed > e.covered THEN 0 ELSE s.current_streak END,
            streak_freezes_available = s.streak_freezes_available - e.covered,
            streak_history = CASE
-               WHEN jsonb_array_length(s.streak_history) + e.entry_count <= $2
+               WHEN jsonb_array_length(s.streak_history) + e.entry_count <= ${historyLimit}
                    THEN s.streak_history || e.new_entries
                ELSE (SELECT jsonb_agg(t.entry ORDER BY t.n)
                        FROM (SELECT entry, n
                                FROM jsonb_array_elements(s.streak_history || e.new_entries)
                                     WITH ORDINALITY AS h(entry, n)
                               ORDER BY n DESC
-                              LIMIT $2) AS t)
+                              LIMIT ${historyLimit}) AS t)
            END
       FROM entries e
      WHERE s.id = e.id
@@ -118,6 +120,7 @@ SELECT COUNT(*)::int AS streaks_updated,
        COUNT(*) FILTER (WHERE NOT was_reset)::int AS streaks_frozen,
        COALESCE(SUM(covered), 0)::int AS freezes_used
   FROM updated`;
+}
 
 interface SettleRow {
   streaks_updated: number;
@@ -126,16 +129,11 @@ interface SettleRow {
   freezes_used: number;
 }
 
-export async function runStreakReset(pool: pg.Pool, args: JobArgs): Promise<JobResult> {
+export async function runStreakReset(args: JobArgs): Promise<JobResult> {
   const at = resolveStreakInstant(args);
-  return withJobLock(pool, 'streak-reset', async (lockClient) => {
-    const shards = await inShards(pool, lockClient, 'streak-reset', async (client, range) => {
-      const { rows } = await client.query<SettleRow>(SETTLE_MISSED_DAYS, [
-        at.toISOString(),
-        STREAK_HISTORY_LIMIT,
-        range.from,
-        range.to,
-      ]);
+  return withJobLock('streak-reset', async (job) => {
+    const shards = await inShards(job, async (tx, range) => {
+      const rows = await tx.$queryRaw<SettleRow[]>(settleMissedDays(at, range));
       const r = rows[0] ?? {
         streaks_updated: 0,
         streaks_reset: 0,

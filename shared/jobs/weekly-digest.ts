@@ -8,8 +8,8 @@
 // caught up the same evening); with `date` (a manual rerun), every opted-in family for the
 // week ending on that date's Sunday (the date itself, or the Sunday before it).
 // A digest is at-most-once: an instance that died mid-send is not retried for that family.
-import type pg from 'pg';
 import { config } from '../config.ts';
+import { raw, type Sql, sql } from '../db/sql.ts';
 import { type Logger, logger as rootLogger } from '../log.ts';
 import { deliverOnce } from '../notify/delivery-log.ts';
 import { loadFamilyWeek } from '../notify/digest-data.ts';
@@ -39,26 +39,29 @@ interface DueFamily {
   week_end: string;
 }
 
-const DUE_FAMILIES = `
-SELECT p.id, p.email, p.display_name, to_char(w.week_end, 'YYYY-MM-DD') AS week_end
+const dueFamilies = (at: Date, date: string | null): Sql => {
+  const instant = sql`${at.toISOString()}::timestamptz`;
+  const weekEnd = sql`${date}::date`;
+  return sql`
+SELECT p.id, p.email::text, p.display_name::text, to_char(w.week_end, 'YYYY-MM-DD') AS week_end
   FROM parents p
- CROSS JOIN LATERAL (SELECT ($1::timestamptz AT TIME ZONE p.timezone) AS local_ts) l
- CROSS JOIN LATERAL (SELECT COALESCE($2::date, l.local_ts::date) AS week_end) w
+ CROSS JOIN LATERAL (SELECT (${instant} AT TIME ZONE p.timezone) AS local_ts) l
+ CROSS JOIN LATERAL (SELECT COALESCE(${weekEnd}, l.local_ts::date) AS week_end) w
  WHERE p.deleted_at IS NULL
-   AND ${sqlNotificationEnabled('email_digest')}
-   AND ($2::date IS NOT NULL
+   AND ${raw(sqlNotificationEnabled('email_digest'))}
+   AND (${weekEnd} IS NOT NULL
         OR (EXTRACT(ISODOW FROM l.local_ts) = 7 AND EXTRACT(HOUR FROM l.local_ts) >= 18))
    AND EXISTS (SELECT 1 FROM children c WHERE c.parent_id = p.id AND c.deleted_at IS NULL)
    AND NOT EXISTS (SELECT 1 FROM notification_deliveries d
                     WHERE d.dedupe_key = 'digest:' || p.id || ':' || to_char(w.week_end, 'YYYY-MM-DD') || ':email'
                       AND d.status <> 'retry')
  ORDER BY p.id`;
+};
 
 export const digestKey = (parentId: string, weekEnd: string) =>
   `digest:${parentId}:${weekEnd}:email`;
 
 export async function runWeeklyDigest(
-  pool: pg.Pool,
   args: JobArgs,
   deps: { mail?: Mailer | null; log?: Logger } = {},
 ): Promise<JobResult> {
@@ -66,11 +69,9 @@ export async function runWeeklyDigest(
   const at = args.at ?? new Date();
   const date = args.date ? sundayOnOrBefore(args.date) : null;
   const mail = deps.mail === undefined ? configuredMailer() : deps.mail;
-  return withJobLock(pool, 'weekly-digest', async (lockClient) => {
-    // A one-connection pool (the embedded database) has only the lock's client to work on.
-    const shared = (pool.options.max ?? 10) > 1;
-    const db = shared ? pool : lockClient;
-    const { rows: due } = await db.query<DueFamily>(DUE_FAMILIES, [at.toISOString(), date]);
+  return withJobLock('weekly-digest', async (job) => {
+    const { db } = job;
+    const due = await job.transaction((tx) => tx.$queryRaw<DueFamily[]>(dueFamilies(at, date)));
     const counts = { digestsSent: 0, alreadySent: 0, failed: 0, retryLater: 0, notConfigured: 0 };
     if (!mail) {
       if (due.length > 0)
@@ -122,7 +123,8 @@ export async function runWeeklyDigest(
         args.onProgress?.({ step: 'digests', done: i + 1 });
       }
     };
-    const workers = shared ? Math.min(CONCURRENCY, due.length) : Math.min(1, due.length);
+    // Their statements queue for the pool's connections; their sends overlap.
+    const workers = Math.min(CONCURRENCY, due.length);
     await Promise.all(Array.from({ length: workers }, worker));
     const result: JobResult = {
       rowsTouched: counts.digestsSent + counts.failed,

@@ -1,5 +1,5 @@
 // daily_activity for the child's local date: one row per child and day, counters only grow.
-import type { Queryable } from './db.ts';
+import { empty, type Sql, sql } from '../db/sql.ts';
 
 export interface ActivityDelta {
   timeSeconds?: number;
@@ -12,19 +12,30 @@ export interface ActivityDelta {
   newTopicsUnlocked?: string[];
   starsEarned?: number;
   badgesEarned?: string[];
+  /** Today's brain spark is done (set once; see settle). */
+  brainSparkCompleted?: boolean;
 }
 
-export async function addDailyActivity(
-  tx: Queryable,
+/**
+ * The upsert of today's row, adding `delta`. With `from` (a CTE name such as `guard`) it is a
+ * data-modifying CTE body that writes only when `from` has a row.
+ */
+export function dailyActivitySql(
   childId: string,
   date: string,
   delta: ActivityDelta,
-): Promise<void> {
-  await tx.query(
-    `INSERT INTO daily_activity (child_id, activity_date, total_time_seconds, session_count, conversations_started,
-        questions_asked, depth_increases, aha_moments, topics_explored, new_topics_unlocked,
-        stars_earned, badges_earned)
-     VALUES ($1, $2::date, $3, $12, $4, $5, $6, $7, $8::uuid[], $9::uuid[], $10, $11::text[])
+  from?: Sql,
+): Sql {
+  return sql`INSERT INTO daily_activity (child_id, activity_date, total_time_seconds, session_count,
+        conversations_started, questions_asked, depth_increases, aha_moments, topics_explored,
+        new_topics_unlocked, stars_earned, badges_earned, brain_spark_completed)
+     SELECT ${childId}::uuid, ${date}::date, ${delta.timeSeconds ?? 0}::int, ${delta.sessions ?? 0}::int,
+            ${delta.conversationsStarted ?? 0}::int, ${delta.questionsAsked ?? 0}::int,
+            ${delta.depthIncreases ?? 0}::int, ${delta.ahaMoments ?? 0}::int,
+            ${delta.topicsExplored ?? []}::uuid[], ${delta.newTopicsUnlocked ?? []}::uuid[],
+            ${delta.starsEarned ?? 0}::int, ${delta.badgesEarned ?? []}::text[],
+            ${delta.brainSparkCompleted ?? false}::boolean
+       ${from ? sql`FROM ${from}` : empty}
      ON CONFLICT (child_id, activity_date) DO UPDATE SET
         total_time_seconds = daily_activity.total_time_seconds + EXCLUDED.total_time_seconds,
         session_count = daily_activity.session_count + EXCLUDED.session_count,
@@ -35,36 +46,6 @@ export async function addDailyActivity(
         topics_explored = ARRAY(SELECT DISTINCT unnest(daily_activity.topics_explored || EXCLUDED.topics_explored)),
         new_topics_unlocked = ARRAY(SELECT DISTINCT unnest(daily_activity.new_topics_unlocked || EXCLUDED.new_topics_unlocked)),
         stars_earned = daily_activity.stars_earned + EXCLUDED.stars_earned,
-        badges_earned = ARRAY(SELECT DISTINCT unnest(daily_activity.badges_earned || EXCLUDED.badges_earned))`,
-    [
-      childId,
-      date,
-      delta.timeSeconds ?? 0,
-      delta.conversationsStarted ?? 0,
-      delta.questionsAsked ?? 0,
-      delta.depthIncreases ?? 0,
-      delta.ahaMoments ?? 0,
-      delta.topicsExplored ?? [],
-      delta.newTopicsUnlocked ?? [],
-      delta.starsEarned ?? 0,
-      delta.badgesEarned ?? [],
-      delta.sessions ?? 0,
-    ],
-  );
-}
-
-/** Marks today's brain spark done; true only the first time that local day. */
-export async function markBrainSparkCompleted(
-  tx: Queryable,
-  childId: string,
-  date: string,
-): Promise<boolean> {
-  const { rowCount } = await tx.query(
-    `INSERT INTO daily_activity (child_id, activity_date, brain_spark_completed)
-     VALUES ($1, $2::date, TRUE)
-     ON CONFLICT (child_id, activity_date) DO UPDATE SET brain_spark_completed = TRUE
-       WHERE NOT daily_activity.brain_spark_completed`,
-    [childId, date],
-  );
-  return (rowCount ?? 0) > 0;
+        badges_earned = ARRAY(SELECT DISTINCT unnest(daily_activity.badges_earned || EXCLUDED.badges_earned)),
+        brain_spark_completed = daily_activity.brain_spark_completed OR EXCLUDED.brain_spark_completed`;
 }

@@ -1,88 +1,92 @@
-// Today's brain spark: one per age group per date, served by the family's local date. When the
-// rollout job has not created it yet, the same deterministic bank pick is inserted here.
-import { insertBankSparks, loadSparkBank, type SparkBankEntry } from '../db/seed.ts';
-import { AppError } from '../errors.ts';
+// Today's brain spark for a child (by the family's local date) and completing it: the state
+// machine behind POST /today/complete (start the spark conversation, wait for an answer, end
+// it, which settles the spark's stars and streak).
+import { getDb } from '../db/client.ts';
 import { localDate } from './clock.ts';
-import type { Queryable } from './db.ts';
+import { type EndResult, endConversation } from './conversations/end.ts';
+import { type StartResult, startConversation } from './conversations/start.ts';
+import {
+  CONVERSATION_COLUMNS,
+  type ConversationRow,
+  type ConversationView,
+  toConversation,
+} from './conversations/store.ts';
 import type { Learner } from './learner.ts';
-import type { AgeGroup, Category } from './types.ts';
+import { type BrainSpark, sparkOnSql, withTodaysSpark } from './spark-bank.ts';
 
-export interface BrainSpark {
-  id: string;
-  sparkDate: string;
-  ageGroup: AgeGroup;
-  sparkType: string;
-  question: string;
-  hints: string[];
-  followUps: string[];
-  topicId: string | null;
-  topicCategory: Category | null;
-  difficulty: number;
+export type { BrainSpark } from './spark-bank.ts';
+
+export interface SparkToday {
+  spark: BrainSpark;
+  localDate: string;
+  completedToday: boolean;
+  openConversationId: string | null;
 }
 
-interface SparkRow {
-  id: string;
-  spark_date: string;
-  age_group: AgeGroup;
-  spark_type: string;
-  question: string;
-  hints: string[];
-  follow_ups: string[];
-  topic_id: string | null;
-  topic_category: Category | null;
-  difficulty: number;
+/** Today's spark, whether it is done today and its open conversation, in one statement. */
+async function readToday(learner: Learner, now: Date) {
+  const db = await getDb();
+  const today = localDate(learner.timezone, now);
+  return withTodaysSpark(db, learner, now, async () => {
+    const rows = await db.$queryRaw<
+      Array<{
+        spark: BrainSpark | null;
+        done: boolean;
+        open: (ConversationRow & { started_at: string }) | null;
+      }>
+    >`
+      WITH spark AS (SELECT ${sparkOnSql(learner.ageGroup, today)} AS spark)
+      SELECT spark.spark,
+             COALESCE((SELECT d.brain_spark_completed FROM daily_activity d
+                        WHERE d.child_id = ${learner.childId}::uuid AND d.activity_date = ${today}::date), FALSE) AS done,
+             (SELECT row_to_json(o) FROM (
+                SELECT ${CONVERSATION_COLUMNS} FROM conversations c
+                 WHERE c.child_id = ${learner.childId}::uuid AND c.brain_spark_id = (spark.spark->>'id')::uuid
+                   AND c.conversation_type = 'brain_spark' AND c.ended_at IS NULL
+                 ORDER BY c.started_at DESC LIMIT 1) o) AS open
+        FROM spark`;
+    const row = rows[0];
+    const open: ConversationView | undefined = row?.open
+      ? toConversation({ ...row.open, started_at: new Date(row.open.started_at), ended_at: null })
+      : undefined;
+    return { spark: row?.spark ?? null, done: row?.done ?? false, open };
+  });
 }
 
-const toSpark = (r: SparkRow): BrainSpark => ({
-  id: r.id,
-  sparkDate: r.spark_date,
-  ageGroup: r.age_group,
-  sparkType: r.spark_type,
-  question: r.question,
-  hints: r.hints,
-  followUps: r.follow_ups,
-  topicId: r.topic_id,
-  topicCategory: r.topic_category,
-  difficulty: r.difficulty,
-});
+export async function sparkToday(learner: Learner, now: Date): Promise<SparkToday> {
+  const { spark, done, open } = await readToday(learner, now);
+  return {
+    spark,
+    localDate: spark.sparkDate,
+    completedToday: done,
+    openConversationId: open?.id ?? null,
+  };
+}
 
-const SPARK_SELECT = `SELECT s.id, to_char(s.spark_date, 'YYYY-MM-DD') AS spark_date, s.age_group, s.spark_type,
-    s.question, s.hints, s.follow_ups, s.topic_id, t.category AS topic_category, s.difficulty
-  FROM brain_sparks s LEFT JOIN topics t ON t.id = s.topic_id`;
+export type CompleteResult =
+  | ({ action: 'started'; spark: BrainSpark } & StartResult)
+  | { action: 'in_progress'; spark: BrainSpark; conversation: ConversationView; hint: string }
+  | ({ action: 'completed'; spark: BrainSpark } & EndResult);
 
-let bank: SparkBankEntry[] | undefined;
-
-export async function sparkFor(db: Queryable, group: AgeGroup, date: string): Promise<BrainSpark> {
-  const find = async () =>
-    (
-      await db.query<SparkRow>(
-        `${SPARK_SELECT} WHERE s.spark_date = $1::date AND s.age_group = $2`,
-        [date, group],
-      )
-    ).rows[0];
-  let row = await find();
-  if (!row) {
-    bank ??= loadSparkBank();
-    await insertBankSparks(db, bank, { from: date, days: 1 });
-    row = await find();
+/** No open spark conversation: start one; open but unanswered: wait; answered: end it. */
+export async function completeSpark(
+  learner: Learner,
+  actor: string,
+  now: Date,
+): Promise<CompleteResult> {
+  const { spark, open } = await readToday(learner, now);
+  if (!open) {
+    const started = await startConversation(learner, { type: 'brain_spark' }, now);
+    return { action: 'started', spark, ...started };
   }
-  if (!row) throw new AppError('not_found', 'No brain spark today');
-  return toSpark(row);
-}
-
-export async function sparkById(db: Queryable, id: string): Promise<BrainSpark | undefined> {
-  const row = (await db.query<SparkRow>(`${SPARK_SELECT} WHERE s.id = $1`, [id])).rows[0];
-  return row ? toSpark(row) : undefined;
-}
-
-export function todaysSpark(db: Queryable, learner: Learner, now: Date): Promise<BrainSpark> {
-  return sparkFor(db, learner.ageGroup, localDate(learner.timezone, now));
-}
-
-/** The tutor category of a spark: its topic's, else by its kind of question. */
-export function sparkCategory(spark: BrainSpark): Category {
-  if (spark.topicCategory) return spark.topicCategory;
-  if (spark.sparkType === 'philosophy' || spark.sparkType === 'debate') return 'philosophy';
-  if (spark.sparkType === 'what_if') return 'science';
-  return 'logic';
+  if (open.questionsAsked === 0) {
+    return {
+      action: 'in_progress',
+      spark,
+      conversation: open,
+      hint: 'Answer the spark first, then complete it.',
+    };
+  }
+  const ended = await endConversation(learner, open.id, actor, now);
+  return { action: 'completed', spark, ...ended };
 }

@@ -1,3 +1,8 @@
+// DEPRECATED (issue 10): the pg-era helpers of the learning loop. Nothing of the conversation,
+// brain-spark, streak or activity paths uses them any more (they use shared/db: getDb,
+// inTransaction with lockKey `child:<id>`, Queryable). They stay only for callers not yet
+// converted on this branch (rewards, constellation, leaderboard, dashboard, progress, access,
+// functions/topics and rewards, and tests using withChildLock); delete this file when none is left.
 // Transactions for the learning loop. Every write for one child runs under that child's
 // advisory lock, so concurrent posts, purchases and spark completions for a child queue up
 // and each sees the previous one's committed counters (streak once a day, stars never < 0).

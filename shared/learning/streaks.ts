@@ -4,8 +4,8 @@
 // result does not depend on which ran first: missed days are taken in order, each covered by
 // a held freeze while any remain, and the first uncovered day resets the streak.
 
+import { getDb, type Queryable } from '../db/client.ts';
 import { addDays, daysBetween } from './clock.ts';
-import type { Queryable } from './db.ts';
 
 export const MAX_FREEZES = 2;
 export const FREEZE_EVERY_DAYS = 7;
@@ -123,59 +123,59 @@ interface StreakRow {
   streak_history: StreakHistoryEntry[];
 }
 
-const toState = (row: StreakRow): StreakState => ({
-  current: row.current_streak,
-  longest: row.longest_streak,
-  lastActivityDate: row.last_activity_date,
-  freezes: row.streak_freezes_available,
-  history: Array.isArray(row.streak_history) ? row.streak_history : [],
-});
-
-const STREAK_COLUMNS = `current_streak, longest_streak, to_char(last_activity_date, 'YYYY-MM-DD') AS last_activity_date,
-  streak_freezes_available, streak_history`;
-
-export async function readStreak(db: Queryable, childId: string): Promise<StreakState> {
-  const { rows } = await db.query<StreakRow>(
-    `SELECT ${STREAK_COLUMNS} FROM streaks WHERE child_id = $1`,
-    [childId],
-  );
-  return rows[0]
-    ? toState(rows[0])
-    : { current: 0, longest: 0, lastActivityDate: null, freezes: 0, history: [] };
+/**
+ * A child's streak as stored. `_db` is ignored (the shared client is used): it keeps the
+ * signature of callers that still pass the old pg pool until they are converted.
+ */
+export async function readStreak(_db: unknown, childId: string): Promise<StreakState> {
+  const db = await getDb();
+  const rows = await db.$queryRaw<StreakRow[]>`
+    SELECT current_streak, longest_streak, to_char(last_activity_date, 'YYYY-MM-DD') AS last_activity_date,
+           streak_freezes_available, streak_history
+      FROM streaks WHERE child_id = ${childId}::uuid`;
+  return stateOf(rows[0]);
 }
 
-/** Inside the caller's transaction: locks the child's streak row and records today's activity. */
+const stateOf = (row: StreakRow | undefined): StreakState =>
+  row
+    ? {
+        current: row.current_streak,
+        longest: row.longest_streak,
+        lastActivityDate: row.last_activity_date,
+        freezes: row.streak_freezes_available,
+        history: Array.isArray(row.streak_history) ? row.streak_history : [],
+      }
+    : { current: 0, longest: 0, lastActivityDate: null, freezes: 0, history: [] };
+
+/**
+ * Records today's activity for one child in its own statements (the requests settle the streak
+ * with applyActivity inside their one write: conversations/settle.ts). Kept for callers outside
+ * a request, e.g. the test that checks the streak-reset job against this live rule. Run it
+ * inside the child's lock.
+ */
 export async function recordStreakActivity(
   tx: Queryable,
   childId: string,
   today: string,
 ): Promise<ActivityOutcome> {
-  await tx.query('INSERT INTO streaks (child_id) VALUES ($1) ON CONFLICT (child_id) DO NOTHING', [
-    childId,
-  ]);
-  const { rows } = await tx.query<StreakRow>(
-    `SELECT ${STREAK_COLUMNS} FROM streaks WHERE child_id = $1 FOR UPDATE`,
-    [childId],
-  );
-  const before = toState(rows[0] as StreakRow);
+  const rows = await tx.$queryRaw<StreakRow[]>`
+    SELECT current_streak, longest_streak, to_char(last_activity_date, 'YYYY-MM-DD') AS last_activity_date,
+           streak_freezes_available, streak_history
+      FROM streaks WHERE child_id = ${childId}::uuid FOR UPDATE`;
+  const before = stateOf(rows[0]);
   const outcome = applyActivity(before, today);
   if (!outcome.incremented) return outcome;
-  // The WHERE repeats the once-a-day rule in SQL, so even a caller without the lock cannot
+  // The upsert repeats the once-a-day rule in SQL, so even a caller without the lock cannot
   // count a day twice.
-  await tx.query(
-    `UPDATE streaks
-        SET current_streak = $2, longest_streak = $3, last_activity_date = $4::date,
-            streak_freezes_available = $5, streak_history = $6::jsonb
-      WHERE child_id = $1 AND (last_activity_date IS NULL OR last_activity_date < $4::date)`,
-    [
-      childId,
-      outcome.state.current,
-      outcome.state.longest,
-      today,
-      outcome.state.freezes,
-      JSON.stringify(outcome.state.history),
-    ],
-  );
+  await tx.$executeRaw`
+    INSERT INTO streaks (child_id, current_streak, longest_streak, last_activity_date,
+        streak_freezes_available, streak_history)
+    VALUES (${childId}::uuid, ${outcome.state.current}::int, ${outcome.state.longest}::int, ${today}::date,
+        ${outcome.state.freezes}::int, ${JSON.stringify(outcome.state.history)}::jsonb)
+    ON CONFLICT (child_id) DO UPDATE SET current_streak = EXCLUDED.current_streak,
+        longest_streak = EXCLUDED.longest_streak, last_activity_date = EXCLUDED.last_activity_date,
+        streak_freezes_available = EXCLUDED.streak_freezes_available, streak_history = EXCLUDED.streak_history
+    WHERE streaks.last_activity_date IS NULL OR streaks.last_activity_date < EXCLUDED.last_activity_date`;
   return outcome;
 }
 

@@ -9,5 +9,7 @@ export type ConversationType = (typeof CONVERSATION_TYPES)[number];
 
 export const ageGroupRank = (group: AgeGroup): number => AGE_GROUPS.indexOf(group);
 
-/** Shown to the child whenever a conversation starts (product rule: children are told). */
-export const PARENT_CAN_READ_NOTICE = 'Your grown-up can read your conversations with me.';
+/** Shown to the child whenever a session opens or a conversation starts (product rule:
+ * children are told). */
+export const PARENT_CAN_READ_NOTICE =
+  'Your grown-up can read your conversations with me, so they can help you explore and keep you safe.';

@@ -9,8 +9,8 @@
 //   - Transient failures are retried in-process with backoff; if some target still failed,
 //     AlertDeliveryIncomplete is thrown so Pub/Sub redelivers (already-sent targets are
 //     skipped by the log); after the subscription's last attempt the message is dead-lettered.
-import type pg from 'pg';
 import { config } from '../config.ts';
+import { type Db, getDb } from '../db/client.ts';
 import { type Logger, logger } from '../log.ts';
 import { type DeliveryOutcome, deliverOnce } from './delivery-log.ts';
 import { type PushSender, pushSender } from './fcm.ts';
@@ -112,19 +112,17 @@ function alertEmail(content: AlertContent, high: boolean, unsubscribeUrl?: strin
   return { subject: content.title, text, html };
 }
 
-async function loadAlert(pool: pg.Pool, alertId: string): Promise<AlertRow | undefined> {
-  const { rows } = await pool.query<AlertRow>(
-    `SELECT a.id, a.parent_id, a.child_id, a.severity, a.reason, a.created_at,
-            c.name AS child_name, p.email, p.timezone, p.locale, p.settings,
+async function loadAlert(db: Db, alertId: string): Promise<AlertRow | undefined> {
+  const rows = await db.$queryRaw<AlertRow[]>`
+     SELECT a.id, a.parent_id, a.child_id, a.severity::text, a.reason::text, a.created_at,
+            c.name::text AS child_name, p.email::text, p.timezone::text, p.locale::text, p.settings,
             (p.deleted_at IS NOT NULL OR c.deleted_at IS NOT NULL) AS gone,
             COALESCE((SELECT json_agg(json_build_object('id', d.id, 'token', d.fcm_token) ORDER BY d.created_at)
                         FROM parent_devices d WHERE d.parent_id = a.parent_id), '[]'::json) AS devices
        FROM parent_alerts a
        JOIN parents p ON p.id = a.parent_id
        JOIN children c ON c.id = a.child_id
-      WHERE a.id = $1`,
-    [alertId],
-  );
+      WHERE a.id = ${alertId}::uuid`;
   return rows[0];
 }
 
@@ -135,12 +133,12 @@ export interface AlertDeliveryDeps {
 }
 
 export async function deliverAlert(
-  pool: pg.Pool,
   alertId: string,
   deps: AlertDeliveryDeps = {},
 ): Promise<AlertDeliveryReport> {
   const report: AlertDeliveryReport = { alertId, status: 'delivered', push: {}, devicesRemoved: 0 };
-  const alert = await loadAlert(pool, alertId);
+  const db = await getDb();
+  const alert = await loadAlert(db, alertId);
   if (!alert) return { ...report, status: 'not_found' };
   if (alert.gone) return { ...report, status: 'account_deleted' };
   const high = alert.severity === 'high';
@@ -165,7 +163,7 @@ export async function deliverAlert(
           : await unsubscribeHeaders(alert.parent_id, 'push_enabled');
         const message = alertEmail(content, high, unsubscribe?.url);
         report.email = await deliverOnce(
-          pool,
+          db,
           {
             parentId: alert.parent_id,
             dedupeKey: `alert:${alert.id}:email`,
@@ -201,7 +199,7 @@ export async function deliverAlert(
     for (const device of alert.devices) {
       tasks.push(
         deliverOnce(
-          pool,
+          db,
           {
             parentId: alert.parent_id,
             dedupeKey: `alert:${alert.id}:push:${device.id}`,
@@ -226,10 +224,8 @@ export async function deliverAlert(
               retry,
             );
             if (result === 'sent') return 'sent';
-            await pool.query('DELETE FROM parent_devices WHERE id = $1 AND fcm_token = $2', [
-              device.id,
-              device.token,
-            ]);
+            await db.$executeRaw`
+              DELETE FROM parent_devices WHERE id = ${device.id}::uuid AND fcm_token = ${device.token}`;
             report.devicesRemoved += 1;
             return 'dropped';
           },

@@ -12,7 +12,7 @@
 // caller throws so Pub/Sub redelivers later and then finds the row settled).
 // Safety alerts take over expired leases (at-least-once: better twice than never); digests
 // and reminders do not (at-most-once: an instance that died mid-send may have sent it).
-import type { Queryable } from '../accounts/db.ts';
+import type { Queryable } from '../db/client.ts';
 import { PermanentSendError } from './retry.ts';
 
 export type DeliveryKind = 'alert' | 'digest' | 'streak_reminder';
@@ -39,27 +39,19 @@ export async function claimDelivery(
   target: DeliveryTarget,
   options: ClaimOptions,
 ): Promise<ClaimResult> {
-  const { rows } = await db.query<{ claimed: boolean; status: string | null }>(
-    `WITH claimed AS (
-       INSERT INTO notification_deliveries AS d
-              (parent_id, dedupe_key, kind, channel, status, attempts, claimed_until)
-       VALUES ($1, $2, $3, $4, 'sending', 1, NOW() + make_interval(secs => $5))
-       ON CONFLICT (dedupe_key) DO UPDATE
-          SET status = 'sending', attempts = d.attempts + 1, claimed_until = EXCLUDED.claimed_until
-        WHERE d.status = 'retry'
-           OR ($6 AND d.status = 'sending' AND d.claimed_until < NOW())
-       RETURNING d.id)
-     SELECT EXISTS (SELECT 1 FROM claimed) AS claimed,
-            (SELECT status FROM notification_deliveries WHERE dedupe_key = $2) AS status`,
-    [
-      target.parentId,
-      target.dedupeKey,
-      target.kind,
-      target.channel,
-      options.leaseSeconds,
-      options.reclaimExpired,
-    ],
-  );
+  const rows = await db.$queryRaw<{ claimed: boolean; status: string | null }[]>`
+    WITH claimed AS (
+      INSERT INTO notification_deliveries AS d
+             (parent_id, dedupe_key, kind, channel, status, attempts, claimed_until)
+      VALUES (${target.parentId}::uuid, ${target.dedupeKey}, ${target.kind}, ${target.channel},
+              'sending', 1, NOW() + make_interval(secs => ${options.leaseSeconds}::float8))
+      ON CONFLICT (dedupe_key) DO UPDATE
+         SET status = 'sending', attempts = d.attempts + 1, claimed_until = EXCLUDED.claimed_until
+       WHERE d.status = 'retry'
+          OR (${options.reclaimExpired}::boolean AND d.status = 'sending' AND d.claimed_until < NOW())
+      RETURNING d.id)
+    SELECT EXISTS (SELECT 1 FROM claimed) AS claimed,
+           (SELECT status::text FROM notification_deliveries WHERE dedupe_key = ${target.dedupeKey}) AS status`;
   const row = rows[0];
   if (row?.claimed) return 'claimed';
   // The status subquery sees the row as it was when the statement started: a key another
@@ -75,15 +67,13 @@ export async function settleDelivery(
   status: FinalStatus | 'retry',
   error?: string,
 ): Promise<void> {
-  await db.query(
-    `UPDATE notification_deliveries
-        SET status = $2::varchar,
-            sent_at = CASE WHEN $2::varchar = 'sent' THEN NOW() ELSE sent_at END,
-            claimed_until = NULL,
-            last_error = $3
-      WHERE dedupe_key = $1`,
-    [dedupeKey, status, error ? error.slice(0, 200) : null],
-  );
+  await db.$executeRaw`
+    UPDATE notification_deliveries
+       SET status = ${status}::varchar,
+           sent_at = CASE WHEN ${status}::varchar = 'sent' THEN NOW() ELSE sent_at END,
+           claimed_until = NULL,
+           last_error = ${error ? error.slice(0, 200) : null}
+     WHERE dedupe_key = ${dedupeKey}`;
 }
 
 export type DeliveryOutcome = FinalStatus | 'already' | 'in_flight';

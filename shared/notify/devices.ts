@@ -1,7 +1,7 @@
 // Push devices (parent_devices): the app registers its FCM token after sign-in and on every
 // token refresh; a token belongs to one install, so registering it moves it to this parent.
-import { parentActor, withTransaction } from '../accounts/db.ts';
-import { getPool } from '../db/client.ts';
+import { getDb } from '../db/client.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
 
 export type DevicePlatform = 'ios' | 'android' | 'web';
@@ -34,46 +34,43 @@ export async function registerDevice(
   parentId: string,
   input: { platform: DevicePlatform; token: string },
 ): Promise<{ device: DeviceView; created: boolean }> {
-  return withTransaction(parentActor(parentId), async (tx) => {
-    const live = await tx.query(
-      'SELECT 1 FROM parents WHERE id = $1 AND deleted_at IS NULL FOR SHARE',
-      [parentId],
-    );
-    if (live.rowCount === 0) throw new AppError('not_found', 'No such account');
-    const { rows } = await tx.query<DeviceRow & { inserted: boolean }>(
-      `INSERT INTO parent_devices (parent_id, platform, fcm_token)
-       VALUES ($1, $2, $3)
-       ON CONFLICT (fcm_token) DO UPDATE
-          SET parent_id = EXCLUDED.parent_id, platform = EXCLUDED.platform, last_seen_at = NOW()
-       RETURNING id, platform, created_at, last_seen_at, (xmax = 0) AS inserted`,
-      [parentId, input.platform, input.token],
-    );
-    await tx.query(
-      `DELETE FROM parent_devices WHERE id IN (
-         SELECT id FROM parent_devices WHERE parent_id = $1
-          ORDER BY last_seen_at DESC, id OFFSET $2)`,
-      [parentId, MAX_DEVICES_PER_PARENT],
-    );
+  return inTransaction(`parent:${parentId}`, async (tx) => {
+    const live = await tx.$queryRaw<{ id: string }[]>`
+      SELECT id FROM parents WHERE id = ${parentId}::uuid AND deleted_at IS NULL FOR SHARE`;
+    if (live.length === 0) throw new AppError('not_found', 'No such account');
+    const rows = await tx.$queryRaw<(DeviceRow & { inserted: boolean })[]>`
+      INSERT INTO parent_devices (parent_id, platform, fcm_token)
+      VALUES (${parentId}::uuid, ${input.platform}, ${input.token})
+      ON CONFLICT (fcm_token) DO UPDATE
+         SET parent_id = EXCLUDED.parent_id, platform = EXCLUDED.platform, last_seen_at = NOW()
+      RETURNING id, platform::text, created_at, last_seen_at, (xmax = 0) AS inserted`;
+    await tx.$executeRaw`
+      DELETE FROM parent_devices WHERE id IN (
+        SELECT id FROM parent_devices WHERE parent_id = ${parentId}::uuid
+         ORDER BY last_seen_at DESC, id OFFSET ${MAX_DEVICES_PER_PARENT}::int)`;
     const row = rows[0] as DeviceRow & { inserted: boolean };
     return { device: toView(row), created: row.inserted };
   });
 }
 
 export async function listDevices(parentId: string): Promise<DeviceView[]> {
-  const pool = await getPool();
-  const { rows } = await pool.query<DeviceRow>(
-    'SELECT id, platform, created_at, last_seen_at FROM parent_devices WHERE parent_id = $1 ORDER BY created_at',
-    [parentId],
-  );
-  return rows.map(toView);
+  const db = await getDb();
+  const rows = await db.parentDevice.findMany({
+    where: { parentId },
+    select: { id: true, platform: true, createdAt: true, lastSeenAt: true },
+    orderBy: { createdAt: 'asc' },
+  });
+  return rows.map((row) => ({
+    id: row.id,
+    platform: row.platform as DevicePlatform,
+    createdAt: row.createdAt.toISOString(),
+    lastSeenAt: row.lastSeenAt.toISOString(),
+  }));
 }
 
 /** 404 for another parent's device as for a missing one: ids are not probed. */
 export async function removeDevice(parentId: string, deviceId: string): Promise<void> {
-  const pool = await getPool();
-  const { rowCount } = await pool.query(
-    'DELETE FROM parent_devices WHERE id = $1 AND parent_id = $2',
-    [deviceId, parentId],
-  );
-  if (rowCount === 0) throw new AppError('not_found', 'No such device');
+  const db = await getDb();
+  const { count } = await db.parentDevice.deleteMany({ where: { id: deviceId, parentId } });
+  if (count === 0) throw new AppError('not_found', 'No such device');
 }

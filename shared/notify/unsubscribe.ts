@@ -2,8 +2,8 @@
 // switch. POSTing it turns that switch off. HS256 with NOTIFY_TOKEN_KEY (Secret Manager);
 // outside production a random per-process key is used when it is unset.
 import { randomBytes } from 'node:crypto';
-import { withTransaction } from '../accounts/db.ts';
 import { config } from '../config.ts';
+import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
 import { NOTIFICATION_KEYS, type NotificationKey } from './settings.ts';
 
@@ -82,17 +82,15 @@ export async function unsubscribe(
   token: string,
 ): Promise<{ setting: NotificationKey; enabled: false }> {
   const { parentId, setting } = await verifyUnsubscribeToken(token);
-  await withTransaction(`parent:${parentId}`, async (tx) => {
-    const { rowCount } = await tx.query(
-      `UPDATE parents
-          SET settings = COALESCE(settings, '{}'::jsonb) || jsonb_build_object('notifications',
-                CASE WHEN jsonb_typeof(settings -> 'notifications') = 'object'
-                     THEN settings -> 'notifications' ELSE '{}'::jsonb END
-                || jsonb_build_object($2::text, false))
-        WHERE id = $1 AND deleted_at IS NULL`,
-      [parentId, setting],
-    );
-    if (rowCount === 0) throw invalid();
+  await inTransaction(`parent:${parentId}`, async (tx) => {
+    const updated = await tx.$executeRaw`
+      UPDATE parents
+         SET settings = COALESCE(settings, '{}'::jsonb) || jsonb_build_object('notifications',
+               CASE WHEN jsonb_typeof(settings -> 'notifications') = 'object'
+                    THEN settings -> 'notifications' ELSE '{}'::jsonb END
+               || jsonb_build_object(${setting}::text, false))
+       WHERE id = ${parentId}::uuid AND deleted_at IS NULL`;
+    if (updated === 0) throw invalid();
   });
   return { setting, enabled: false };
 }

@@ -39,8 +39,6 @@ export const jobPayloadSchema = z
 export type JobPayload = z.infer<typeof jobPayloadSchema>;
 
 export interface JobDefinition {
-  /** Validates the decoded message body; defaults to `{ date?, at? }`. */
-  payload?: z.ZodType<JobPayload>;
   run: (args: JobArgs) => Promise<JobResult>;
 }
 
@@ -53,10 +51,7 @@ export interface DefinedJob {
 
 type Decoded = { ok: true; payload: JobPayload } | { ok: false; reason: string; issues?: unknown };
 
-export function decodePayload(
-  data: PubsubMessagePublishedData | undefined,
-  schema: z.ZodType<JobPayload> = jobPayloadSchema,
-): Decoded {
+export function decodePayload(data: PubsubMessagePublishedData | undefined): Decoded {
   const encoded = data?.message?.data;
   let body: unknown = {};
   // Cloud Scheduler may publish an empty body: that means "run for now".
@@ -70,7 +65,7 @@ export function decodePayload(
       }
     }
   }
-  const parsed = schema.safeParse(body);
+  const parsed = jobPayloadSchema.safeParse(body);
   if (!parsed.success) {
     return {
       ok: false,
@@ -128,7 +123,7 @@ export function defineJob(name: string, definition: JobDefinition): DefinedJob {
       });
       return;
     }
-    const decoded = decodePayload(event.data, definition.payload);
+    const decoded = decodePayload(event.data);
     if (!decoded.ok) {
       log.error('job payload rejected, acknowledged without work', {
         reason: decoded.reason,

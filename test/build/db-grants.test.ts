@@ -143,16 +143,16 @@ describe('the jobs database user', () => {
         suffix: d.toISOString().slice(0, 7).replace('-', '_'),
       };
     };
-    const pool = new pg.Pool({ connectionString: urlFor(roles.jobs), max: 2 });
+    useDatabasePool(new pg.Pool({ connectionString: urlFor(roles.jobs), max: 2 }));
     try {
-      const report = await runPartitionMaintenance(pool, {
+      const report = await runPartitionMaintenance({
         date: monthAt(2).date,
         log: createLogger({ test: 'db-grants' }),
       });
       expect(report.counts.messagesPartitionsCreated).toBeGreaterThanOrEqual(1);
       expect(report.counts.daily_activityPartitionsCreated).toBeGreaterThanOrEqual(1);
     } finally {
-      await pool.end();
+      await closeDatabase();
     }
     const newest = monthAt(6).suffix;
     await as(roles.migrator, async (c) => {

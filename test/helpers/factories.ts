@@ -14,13 +14,14 @@ import {
   setPin,
 } from '../../shared/accounts/children.ts';
 import { grantConsent } from '../../shared/accounts/consents.ts';
-import { parentActor, withTransaction } from '../../shared/accounts/db.ts';
+import { parentActor } from '../../shared/accounts/db.ts';
 import { hashSecret } from '../../shared/accounts/passwords.ts';
 import { resetRateLimitsForTests } from '../../shared/accounts/rate-limits.ts';
 import { insertRefreshToken } from '../../shared/accounts/refresh-tokens.ts';
 import { issueAccessToken, resetKeyRingForTests } from '../../shared/auth/access-token.ts';
 import { resetConfigForTests } from '../../shared/config.ts';
 import { getPool, useDatabasePool } from '../../shared/db/client.ts';
+import { inTransaction } from '../../shared/db/transaction.ts';
 import { closeRedis } from '../../shared/redis.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 
@@ -84,17 +85,10 @@ export async function createParent(
   const email = overrides.email ?? `parent-${randomBytes(5).toString('hex')}@example.test`;
   const password = overrides.password ?? `pw-${randomBytes(8).toString('hex')}`;
   const passwordHash = await hashSecret(password);
-  const refresh = await withTransaction(parentActor(id), async (tx) => {
-    await tx.query(
-      `INSERT INTO parents (id, email, password_hash, display_name, timezone) VALUES ($1, $2, $3, $4, $5)`,
-      [
-        id,
-        email,
-        passwordHash,
-        overrides.displayName ?? 'Test Parent',
-        overrides.timezone ?? 'UTC',
-      ],
-    );
+  const refresh = await inTransaction(parentActor(id), async (tx) => {
+    await tx.$executeRaw`INSERT INTO parents (id, email, password_hash, display_name, timezone)
+      VALUES (${id}::uuid, ${email}, ${passwordHash}, ${overrides.displayName ?? 'Test Parent'},
+              ${overrides.timezone ?? 'UTC'})`;
     return insertRefreshToken(tx, id, { userAgent: 'factory' });
   });
   const access = await issueAccessToken({

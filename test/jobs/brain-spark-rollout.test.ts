@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useDatabasePool } from '../../shared/db/client.ts';
 import {
   AGE_GROUPS,
   dayNumber,
@@ -10,6 +11,7 @@ import { runBrainSparkRollout } from '../../shared/jobs/brain-spark-rollout.ts';
 import { addDays } from '../../shared/jobs/time.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { otherDatabase } from './fixtures.ts';
 
 const log = createLogger({ test: 'brain-spark-rollout' });
 const bank = loadSparkBank();
@@ -47,6 +49,7 @@ function smallestRepeatGap(rows: readonly SparkRow[]): number {
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
+  useDatabasePool(db.pool);
 });
 afterAll(async () => {
   await db.drop();
@@ -54,7 +57,7 @@ afterAll(async () => {
 
 describe('brain-spark-rollout', () => {
   it('gives every age group a bank spark for the date and the next 6 days, once', async () => {
-    const report = await runBrainSparkRollout(db.pool, { date: '2027-02-01', log });
+    const report = await runBrainSparkRollout({ date: '2027-02-01', log });
     expect(report.rowsTouched).toBe(21);
     const rows = await sparks(db);
     expect(rows).toHaveLength(21);
@@ -69,7 +72,7 @@ describe('brain-spark-rollout', () => {
         expect(r.curator_notes).toBe(pickSparkForDate(bank, group, r.spark_date).key);
     }
     expect(rows.every((r) => r.source === 'curated_bank')).toBe(true);
-    const again = await runBrainSparkRollout(db.pool, { date: '2027-02-01', log });
+    const again = await runBrainSparkRollout({ date: '2027-02-01', log });
     expect(again.rowsTouched).toBe(0);
     expect(await sparks(db)).toEqual(rows);
   });
@@ -79,7 +82,7 @@ describe('brain-spark-rollout', () => {
       `INSERT INTO brain_sparks (spark_date, age_group, spark_type, question, source)
        VALUES ('2027-03-03', 'wonder_cubs', 'riddle', 'A curator wrote this one by hand?', 'curator')`,
     );
-    const report = await runBrainSparkRollout(db.pool, { date: '2027-03-01', log });
+    const report = await runBrainSparkRollout({ date: '2027-03-01', log });
     expect(report.rowsTouched).toBe(20);
     expect(report.counts).toEqual({ wonder_cubs: 6, curious_explorers: 7, mind_masters: 7 });
     const handWritten = (await sparks(db)).find(
@@ -92,10 +95,10 @@ describe('brain-spark-rollout', () => {
   });
 
   it('run daily for 90 days, a 30-entry bank repeats every 30 days and never sooner', async () => {
-    const other = await createTestDatabase();
+    const other = await otherDatabase(db);
     try {
       for (let d = 0; d < 90; d++)
-        await runBrainSparkRollout(other.pool, { date: addDays('2027-05-01', d), log });
+        await runBrainSparkRollout({ date: addDays('2027-05-01', d), log });
       const rows = await sparks(other);
       expect(rows).toHaveLength(96 * 3);
       expect(smallestRepeatGap(rows)).toBe(30);
@@ -105,7 +108,7 @@ describe('brain-spark-rollout', () => {
   });
 
   it('with a bank of 70 entries per group, no entry repeats within 60 days, even when history disagrees with the rotation', async () => {
-    const other = await createTestDatabase();
+    const other = await otherDatabase(db);
     try {
       const big: SparkBankEntry[] = AGE_GROUPS.flatMap((group) =>
         Array.from({ length: 70 }, (_, i) => ({
@@ -123,7 +126,7 @@ describe('brain-spark-rollout', () => {
         [AGE_GROUPS],
       );
       for (let d = 0; d < 40; d++)
-        await runBrainSparkRollout(other.pool, { date: addDays('2027-06-01', d), log }, big);
+        await runBrainSparkRollout({ date: addDays('2027-06-01', d), log }, big);
       expect(smallestRepeatGap(await sparks(other))).toBeGreaterThanOrEqual(60);
     } finally {
       await other.drop();
@@ -131,11 +134,11 @@ describe('brain-spark-rollout', () => {
   });
 
   it('two concurrent runs insert each spark once', async () => {
-    const other = await createTestDatabase();
+    const other = await otherDatabase(db);
     try {
       const [a, b] = await Promise.all([
-        runBrainSparkRollout(other.pool, { date: '2027-09-09', log }),
-        runBrainSparkRollout(other.pool, { date: '2027-09-09', log }),
+        runBrainSparkRollout({ date: '2027-09-09', log }),
+        runBrainSparkRollout({ date: '2027-09-09', log }),
       ]);
       expect(a.rowsTouched + b.rowsTouched).toBe(21);
       expect(await sparks(other)).toHaveLength(21);

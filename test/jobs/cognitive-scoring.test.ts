@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useDatabasePool } from '../../shared/db/client.ts';
 import { runCognitiveScoring } from '../../shared/jobs/cognitive-scoring.ts';
 import { addDays } from '../../shared/jobs/time.ts';
 import { createLogger } from '../../shared/log.ts';
@@ -14,6 +15,7 @@ let topics: Record<string, string>;
 
 beforeAll(async () => {
   db = await createTestDatabase();
+  useDatabasePool(db.pool);
   // The evidence below is dated around DATE, whatever today is.
   await ensureMonthlyPartitions(db.pool, addDays(DATE, -60), addDays(DATE, 10));
   topics = {};
@@ -29,7 +31,7 @@ afterAll(async () => {
   await db.drop();
 });
 
-const score = (date = DATE) => runCognitiveScoring(db.pool, { date, log });
+const score = (date = DATE) => runCognitiveScoring({ date, log });
 
 interface Metrics {
   critical_thinking: number;

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useDatabasePool } from '../../shared/db/client.ts';
 import { GRADUATION_ALERT_REASON, runDataRetention } from '../../shared/jobs/data-retention.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -71,6 +72,7 @@ async function alert(parentId: string, childId: string, createdAt: string, readA
 
 beforeAll(async () => {
   db = await createTestDatabase();
+  useDatabasePool(db.pool);
   // Rows below are dated from 2024-10 up to a month after AT, whatever today is.
   await ensureMonthlyPartitions(db.pool, '2024-10-01', '2026-12-31');
 
@@ -192,7 +194,7 @@ afterAll(async () => {
 describe('data-retention', () => {
   it('deletes exactly what the schedule says, and nothing else', async () => {
     const before = await tableCounts(db.pool, TABLES);
-    const report = await runDataRetention(db.pool, { at: AT, log });
+    const report = await runDataRetention({ at: AT, log });
 
     expect(report.counts).toEqual({
       parentsHardDeleted: 1,
@@ -299,13 +301,13 @@ describe('data-retention', () => {
       children: await q('SELECT * FROM children ORDER BY id'),
     };
     const [a, b] = await Promise.all([
-      runDataRetention(db.pool, { at: AT, log }),
-      runDataRetention(db.pool, { at: AT, log }),
+      runDataRetention({ at: AT, log }),
+      runDataRetention({ at: AT, log }),
     ]);
     expect(a.rowsTouched).toBe(0);
     expect(b.rowsTouched).toBe(0);
     // Later the same night (cut-offs moved by 7 hours): nothing else is due yet.
-    const again = await runDataRetention(db.pool, { at: new Date('2026-11-25T10:00:00Z'), log });
+    const again = await runDataRetention({ at: new Date('2026-11-25T10:00:00Z'), log });
     expect(again.rowsTouched).toBe(0);
     expect({
       counts: await tableCounts(db.pool, [...TABLES, 'audit_log']),

@@ -1,6 +1,8 @@
 // Crafted data for the job tests: families in chosen time zones, children, streaks.
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import { useDatabasePool } from '../../shared/db/client.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 export async function insertParent(
   pool: pg.Pool,
@@ -100,4 +102,20 @@ export async function tableCounts(
     out[table] = rows[0]!.n;
   }
   return out;
+}
+
+/**
+ * A second database for one test: the jobs run on the process's database client, so it is
+ * pointed at `other` until its drop() points it back at `main`.
+ */
+export async function otherDatabase(main: TestDatabase): Promise<TestDatabase> {
+  const other = await createTestDatabase();
+  useDatabasePool(other.pool);
+  return {
+    ...other,
+    async drop() {
+      useDatabasePool(main.pool);
+      await other.drop();
+    },
+  };
 }

@@ -1,15 +1,34 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inShards, uuidRanges, withJobLock } from '../../shared/jobs/lock.ts';
+import { useDatabasePool } from '../../shared/db/client.ts';
+import { inKeyRange, inShards, uuidRanges, withJobLock } from '../../shared/jobs/lock.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
+  useDatabasePool(db.pool);
 });
 afterAll(async () => {
   await db.drop();
 });
+
+const JOB_LOCK = 0x4a4f4253;
+
+async function lockIsFree(name: string): Promise<boolean> {
+  const other = await db.pool.connect();
+  try {
+    const { rows } = await other.query<{ free: boolean }>(
+      'SELECT pg_try_advisory_lock($1, hashtext($2)) AS free',
+      [JOB_LOCK, name],
+    );
+    if (rows[0]?.free)
+      await other.query('SELECT pg_advisory_unlock($1, hashtext($2))', [JOB_LOCK, name]);
+    return rows[0]?.free ?? false;
+  } finally {
+    other.release();
+  }
+}
 
 describe('uuidRanges', () => {
   it('splits the key space into contiguous ranges', () => {
@@ -29,37 +48,116 @@ describe('withJobLock and inShards', () => {
     const ids: string[] = [];
     for (let i = 0; i < 200; i++)
       ids.push((await db.pool.query<{ id: string }>('SELECT gen_random_uuid() AS id')).rows[0]!.id);
-    const seen = await withJobLock(db.pool, 'test-job', async (lockClient) => {
-      const other = await db.pool.connect();
-      try {
-        const { rows } = await other.query<{ free: boolean }>(
-          `SELECT pg_try_advisory_lock(${0x4a4f4253}, hashtext('test-job')) AS free`,
-        );
-        expect(rows[0]?.free).toBe(false);
-      } finally {
-        other.release();
-      }
-      return inShards(db.pool, lockClient, 'test-job', async (client, range) => {
-        const { rows } = await client.query<{ id: string }>(
-          `SELECT id::text FROM unnest($1::uuid[]) AS id
-            WHERE ($2::uuid IS NULL OR id >= $2::uuid) AND ($3::uuid IS NULL OR id < $3::uuid)`,
-          [ids, range.from, range.to],
-        );
-        return rows.map((r) => r.id);
+    const seen = await withJobLock('test-job', async (job) => {
+      expect(await lockIsFree('test-job')).toBe(false);
+      return inShards(job, async (tx, range) => {
+        const rows = await tx.$queryRaw<{ id: string; backend: number; actor: string }[]>`
+          SELECT id::text, pg_backend_pid() AS backend,
+                 current_setting('brainspark.actor') AS actor
+            FROM unnest(${ids}::uuid[]) AS id
+           WHERE true ${inKeyRange('id', range)}`;
+        for (const r of rows) expect(r.actor).toBe('job:test-job');
+        return rows;
       });
     });
     expect(seen).toHaveLength(2);
-    expect(seen.flat().sort()).toEqual([...ids].sort());
+    expect(
+      seen
+        .flat()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([...ids].sort());
+    // Two shards, two connections.
+    expect(new Set(seen.map((rows) => rows[0]?.backend)).size).toBe(2);
+    expect(await lockIsFree('test-job')).toBe(true);
   });
 
-  it('uses the lock session alone when the pool has a single connection', async () => {
-    const single = new pg.Pool({ connectionString: db.url, max: 1 });
+  it('lifts the request bounds in its transactions, and leaves none behind on the pool', async () => {
+    const settings = await withJobLock('test-job-bounds', (job) =>
+      job.transaction(
+        (tx) => tx.$queryRaw<{ statement_timeout: string; lock_timeout: string; jit: string }[]>`
+          SELECT current_setting('statement_timeout') AS statement_timeout,
+                 current_setting('lock_timeout') AS lock_timeout, current_setting('jit') AS jit`,
+      ),
+    );
+    expect(settings[0]).toEqual({ statement_timeout: '530s', lock_timeout: '0', jit: 'off' });
+    const { rows } = await db.pool.query<{ actor: string }>(
+      "SELECT current_setting('brainspark.actor', true) AS actor",
+    );
+    expect(rows[0]?.actor ?? '').toBe('');
+  });
+
+  it("lifts a request pool's server and client bounds for the job's statements only", async () => {
+    // Request bounds as production's pool has them, shortened: 300 ms on the server, 400 ms
+    // in the client.
+    const bounded = new pg.Pool({
+      connectionString: db.url,
+      max: 3,
+      statement_timeout: 300,
+      query_timeout: 400,
+    });
+    useDatabasePool(bounded);
     try {
-      const ranges = await withJobLock(single, 'test-job-single', (lockClient) =>
-        inShards(single, lockClient, 'test-job-single', async (_client, range) => range),
+      const { getDb } = await import('../../shared/db/client.ts');
+      const client = await getDb();
+      await expect(client.$executeRaw`SELECT pg_sleep(0.6)`).rejects.toThrow();
+      const slept = await withJobLock('test-job-slow', (job) =>
+        inShards(job, (tx) => tx.$executeRaw`SELECT pg_sleep(0.6)`),
       );
-      expect(ranges).toEqual([{ from: null, to: null }]);
+      expect(slept).toEqual([1, 1]);
+      // After the job, connections checked out again carry the request bounds.
+      await expect(client.$executeRaw`SELECT pg_sleep(0.6)`).rejects.toThrow();
     } finally {
+      useDatabasePool(db.pool);
+      await bounded.end();
+    }
+  });
+
+  it('makes a second run wait for the first, and releases the lock when the work fails', async () => {
+    const order: string[] = [];
+    let releaseFirst!: () => void;
+    const firstHolds = new Promise<void>((resolve) => {
+      releaseFirst = resolve;
+    });
+    const first = withJobLock('test-job-wait', async () => {
+      order.push('first start');
+      await firstHolds;
+      order.push('first end');
+      throw new Error('first failed');
+    });
+    // A run from another process (its own connection) waits for the lock too.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await lockIsFree('test-job-wait')).toBe(false);
+    const second = withJobLock('test-job-wait', async () => {
+      order.push('second');
+      return 'done';
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    releaseFirst();
+    await expect(first).rejects.toThrow('first failed');
+    expect(await second).toBe('done');
+    expect(order).toEqual(['first start', 'first end', 'second']);
+    expect(await lockIsFree('test-job-wait')).toBe(true);
+  });
+
+  it('uses one session, and one range, when the pool has a single connection', async () => {
+    const single = new pg.Pool({ connectionString: db.url, max: 1 });
+    useDatabasePool(single);
+    try {
+      const ranges = await withJobLock('test-job-single', async (job) => {
+        expect(await lockIsFree('test-job-single')).toBe(false);
+        const inside = await inShards(job, async (tx, range) => {
+          await tx.$executeRaw`SELECT 1`;
+          return range;
+        });
+        // Statements outside the job's transactions share that session.
+        await job.db.$executeRaw`SELECT 1`;
+        return inside;
+      });
+      expect(ranges).toEqual([{ from: null, to: null }]);
+      expect(await lockIsFree('test-job-single')).toBe(true);
+    } finally {
+      useDatabasePool(db.pool);
       await single.end();
     }
   });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useDatabasePool } from '../../shared/db/client.ts';
 import {
   findGaps,
   PartitionGapError,
@@ -7,13 +8,14 @@ import {
 import { addDays, toIsoDate } from '../../shared/jobs/time.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { insertChild, insertParent } from './fixtures.ts';
+import { insertChild, insertParent, otherDatabase } from './fixtures.ts';
 
 const log = createLogger({ test: 'partition-maintenance' });
 let db: TestDatabase;
 
 beforeAll(async () => {
   db = await createTestDatabase();
+  useDatabasePool(db.pool);
 });
 afterAll(async () => {
   await db.drop();
@@ -54,7 +56,7 @@ describe('partition-maintenance', () => {
   it('creates partitions 4 months ahead of a later run date, idempotently, and reports the horizon', async () => {
     const today = toIsoDate(new Date());
     const runDate = addDays(today, 31); // a month on: one more month must appear per table
-    const first = await runPartitionMaintenance(db.pool, { date: runDate, log });
+    const first = await runPartitionMaintenance({ date: runDate, log });
     expect(first.counts.messagesPartitionsCreated).toBeGreaterThanOrEqual(1);
     expect(first.counts.daily_activityPartitionsCreated).toBe(
       first.counts.messagesPartitionsCreated,
@@ -67,7 +69,7 @@ describe('partition-maintenance', () => {
       for (let m = -1; m <= 4; m++) expect(names).toContain(monthName(table, runDate, m));
     }
     const before = { m: await partitions('messages'), d: await partitions('daily_activity') };
-    const second = await runPartitionMaintenance(db.pool, { date: runDate, log });
+    const second = await runPartitionMaintenance({ date: runDate, log });
     expect(second.rowsTouched).toBe(0);
     expect({ m: await partitions('messages'), d: await partitions('daily_activity') }).toEqual(
       before,
@@ -75,10 +77,10 @@ describe('partition-maintenance', () => {
   });
 
   it('accepts rows up to the horizon and rejects rows beyond it (bounds are UTC months)', async () => {
-    const other = await createTestDatabase();
+    const other = await otherDatabase(db);
     try {
       const runDate = toIsoDate(new Date());
-      const report = await runPartitionMaintenance(other.pool, { date: runDate, log });
+      const report = await runPartitionMaintenance({ date: runDate, log });
       const horizon = new Date(report.details.horizon as string);
       const parentId = await insertParent(other.pool);
       const childId = await insertChild(other.pool, parentId);
@@ -103,12 +105,12 @@ describe('partition-maintenance', () => {
   });
 
   it('two concurrent runs create each partition once and both succeed', async () => {
-    const other = await createTestDatabase();
+    const other = await otherDatabase(db);
     try {
       const runDate = addDays(toIsoDate(new Date()), 95);
       const [a, b] = await Promise.all([
-        runPartitionMaintenance(other.pool, { date: runDate, log }),
-        runPartitionMaintenance(other.pool, { date: runDate, log }),
+        runPartitionMaintenance({ date: runDate, log }),
+        runPartitionMaintenance({ date: runDate, log }),
       ]);
       expect(a.rowsTouched + b.rowsTouched).toBeGreaterThan(0);
       expect(Math.min(a.rowsTouched, b.rowsTouched)).toBe(0);
@@ -118,7 +120,7 @@ describe('partition-maintenance', () => {
   });
 
   it('fails loudly when a gap leaves rows nowhere to go', async () => {
-    const other = await createTestDatabase();
+    const other = await otherDatabase(db);
     try {
       const today = toIsoDate(new Date());
       // An old partition three months back, then the month between it and the rest is missing.
@@ -126,7 +128,7 @@ describe('partition-maintenance', () => {
         `SELECT create_monthly_partition('daily_activity', ($1::date - interval '3 months')::date)`,
         [today],
       );
-      await expect(runPartitionMaintenance(other.pool, { date: today, log })).rejects.toThrow(
+      await expect(runPartitionMaintenance({ date: today, log })).rejects.toThrow(
         PartitionGapError,
       );
       // Filling the hole makes it pass.
@@ -134,22 +136,22 @@ describe('partition-maintenance', () => {
         `SELECT create_monthly_partition('daily_activity', ($1::date - interval '2 months')::date)`,
         [today],
       );
-      await expect(
-        runPartitionMaintenance(other.pool, { date: today, log }),
-      ).resolves.toMatchObject({ rowsTouched: 0 });
+      await expect(runPartitionMaintenance({ date: today, log })).resolves.toMatchObject({
+        rowsTouched: 0,
+      });
     } finally {
       await other.drop();
     }
   });
 
   it('fails loudly when a month inside the horizon is detached', async () => {
-    const other = await createTestDatabase();
+    const other = await otherDatabase(db);
     try {
       const today = toIsoDate(new Date());
       const name = monthName('messages', today, 2);
       // A detached partition keeps its name: the job cannot re-create it and must not pretend.
       await other.pool.query(`ALTER TABLE messages DETACH PARTITION ${name}`);
-      await expect(runPartitionMaintenance(other.pool, { date: today, log })).rejects.toThrow(
+      await expect(runPartitionMaintenance({ date: today, log })).rejects.toThrow(
         /not a partition/,
       );
     } finally {

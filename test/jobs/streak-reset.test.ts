@@ -1,21 +1,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getDb, useDatabasePool } from '../../shared/db/client.ts';
 import { resolveStreakInstant, runStreakReset } from '../../shared/jobs/streak-reset.ts';
 import { recordStreakActivity } from '../../shared/learning/streaks.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { familyWithStreak, readStreak } from './fixtures.ts';
+import { familyWithStreak, otherDatabase, readStreak } from './fixtures.ts';
 
 const log = createLogger({ test: 'streak-reset' });
 let db: TestDatabase;
 
 beforeAll(async () => {
   db = await createTestDatabase();
+  useDatabasePool(db.pool);
 });
 afterAll(async () => {
   await db.drop();
 });
 
-const run = (at: string) => runStreakReset(db.pool, { at: new Date(at), log });
+const run = (at: string) => runStreakReset({ at: new Date(at), log });
 
 describe('streak-reset: local days per family time zone', () => {
   it('settles Pacific/Kiritimati (UTC+14) at its own midnight, not before', async () => {
@@ -94,7 +96,7 @@ describe('streak-reset: run for a date', () => {
       current_streak: 3,
       last_activity_date: '2026-02-27',
     });
-    await runStreakReset(db.pool, { date: '2026-02-28', log });
+    await runStreakReset({ date: '2026-02-28', log });
     for (const child of [west, east]) {
       expect((await readStreak(db.pool, child)).streak_history).toEqual([
         { date: '2026-02-28', streak: 0, activity: false, freeze_used: false },
@@ -259,7 +261,7 @@ describe('streak-reset: freezes', () => {
 
 describe('streak-reset: idempotence and concurrency', () => {
   it('a second run and two concurrent runs change nothing more', async () => {
-    const other = await createTestDatabase();
+    const other = await otherDatabase(db);
     try {
       const children: string[] = [];
       for (let i = 0; i < 30; i++) {
@@ -281,14 +283,11 @@ describe('streak-reset: idempotence and concurrency', () => {
       const at = new Date('2026-04-16T06:00:00Z');
       const snapshot = async () =>
         (await other.pool.query('SELECT * FROM streaks ORDER BY child_id')).rows;
-      const [a, b] = await Promise.all([
-        runStreakReset(other.pool, { at, log }),
-        runStreakReset(other.pool, { at, log }),
-      ]);
+      const [a, b] = await Promise.all([runStreakReset({ at, log }), runStreakReset({ at, log })]);
       expect(a.rowsTouched + b.rowsTouched).toBeGreaterThan(20);
       expect(Math.min(a.rowsTouched, b.rowsTouched)).toBe(0);
       const first = await snapshot();
-      const again = await runStreakReset(other.pool, { at, log });
+      const again = await runStreakReset({ at, log });
       expect(again.rowsTouched).toBe(0);
       expect(await snapshot()).toEqual(first);
     } finally {
@@ -321,10 +320,11 @@ describe('streak-reset agrees with the live path (shared/learning/streaks.ts)', 
         t < Date.parse(`${sc.today}T00:00:00Z`);
         t += 3600_000
       ) {
-        await runStreakReset(db.pool, { at: new Date(t), log });
+        await runStreakReset({ at: new Date(t), log });
       }
-      await recordStreakActivity(db.pool, viaJob, sc.today);
-      await recordStreakActivity(db.pool, liveOnly, sc.today);
+      const prisma = await getDb();
+      await recordStreakActivity(prisma, viaJob, sc.today);
+      await recordStreakActivity(prisma, liveOnly, sc.today);
       expect(await readStreak(db.pool, viaJob)).toEqual(await readStreak(db.pool, liveOnly));
     });
   }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../functions/children/index.ts';
 import '../../functions/rewards/index.ts';
 import '../../functions/streaks/index.ts';
+import { openChildSession } from '../../shared/accounts/children.ts';
 import { withChildLock } from '../../shared/learning/db.ts';
 import { grantStars } from '../../shared/learning/rewards.ts';
 import { idSchema } from '../../shared/runtime/ids.ts';
@@ -64,6 +65,40 @@ describe('the PIN lockout', () => {
       .send({ pin: '8642' });
     expect(locked.status).toBe(429);
     expect(locked.body.code).toBe('rate_limited');
+  });
+
+  it('parallel guesses under 8 spellings share one budget: 5 are checked, the rest 429', async () => {
+    const { parent, child } = await createFamily({ pin: '8642' });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        request(getTestServer('children'))
+          .post(`/${spelling(child.id, i * 37 + 3)}/session`)
+          .set(bearer(parent.accessToken))
+          .send({ pin: `100${i}` }),
+      ),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([403, 403, 403, 403, 403, 429, 429, 429]);
+    // Every spelling, and the canonical one, is now locked, the right PIN included.
+    for (const id of [child.id, child.id.toUpperCase(), spelling(child.id, 2)]) {
+      const res = await request(getTestServer('children'))
+        .post(`/${id}/session`)
+        .set(bearer(parent.accessToken))
+        .send({ pin: '8642' });
+      expect(res.status).toBe(429);
+    }
+  });
+
+  it('the service takes canonical ids only: another spelling reaches no child and no PIN budget', async () => {
+    const { parent, child } = await createFamily({ pin: '8642' });
+    for (let i = 0; i < 6; i++) {
+      await expect(
+        openChildSession(parent.id, spelling(child.id, i + 1), '0000'),
+      ).rejects.toMatchObject({ code: 'not_found' });
+    }
+    // None of those counted: the child's own budget is untouched.
+    const session = await openChildSession(parent.id, child.id, '8642');
+    expect(session.child.id).toBe(child.id);
   });
 
   it('refuses an id that is not a UUID with 400 before any lookup', async () => {

@@ -6,12 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../functions/conversations/index.ts';
 import { postMessage, startConversation } from '../../shared/learning/conversations.ts';
 import { withChildLock } from '../../shared/learning/db.ts';
-import {
-  awardMilestoneBadges,
-  grantStars,
-  purchaseCosmetic,
-  starBalance,
-} from '../../shared/learning/rewards.ts';
+import { grantStars, purchaseCosmetic, starBalance } from '../../shared/learning/rewards.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { teardownAccountsTest } from '../helpers/factories.ts';
 import { createLearner, setupLearningTest, streakRow, topicIdOf } from './helpers.ts';
@@ -143,38 +138,37 @@ describe('Idempotency-Key', () => {
 });
 
 describe('badges', () => {
-  it('are earned once, even when awarded in parallel', async () => {
+  it('are earned once when the answers that earn them race in different conversations', async () => {
     const family = await createLearner(db.pool);
     const space = await topicIdOf(db.pool, 'space');
-    const { conversation } = await startConversation(
-      family.learner,
-      { type: 'exploration', topicId: space },
-      new Date(),
-    );
-    await postMessage(family.learner, conversation.id, { choiceIndex: 0 }, { now: new Date() });
-    const awarded = await Promise.all(
-      Array.from({ length: 10 }, () =>
-        withChildLock(family.childId, 'test', (tx) =>
-          awardMilestoneBadges(
-            tx,
-            family.childId,
-            family.learner.ageGroup,
-            3,
-            { type: 'test' },
+    const conversations = [];
+    for (let i = 0; i < 8; i++) {
+      conversations.push(
+        (
+          await startConversation(
+            family.learner,
+            { type: 'exploration', topicId: space },
             new Date(),
-          ),
-        ),
+          )
+        ).conversation,
+      );
+    }
+    // Each answer is decided from a read made before the child's lock: all eight see no badge
+    // yet, and the guard makes the later ones read again under the lock.
+    const posted = await Promise.all(
+      conversations.map((c) =>
+        postMessage(family.learner, c.id, { choiceIndex: 0 }, { now: new Date() }),
       ),
     );
-    expect(awarded.flat()).toEqual(['streak_3']); // first_conversation was already earned by the post
+    const reported = posted.flatMap((p) => p.rewards.badgesEarned);
+    expect(reported).toEqual(['first_conversation']);
     const { rows } = await db.pool.query(
       "SELECT reward_id, COUNT(*)::int AS n FROM rewards WHERE child_id = $1 AND reward_type = 'badge' GROUP BY reward_id ORDER BY 1",
       [family.childId],
     );
-    expect(rows).toEqual([
-      { reward_id: 'first_conversation', n: 1 },
-      { reward_id: 'streak_3', n: 1 },
-    ]);
+    expect(rows).toEqual([{ reward_id: 'first_conversation', n: 1 }]);
+    expect(posted.filter((p) => p.rewards.streak.freezeEarned)).toHaveLength(0);
+    expect(new Set(posted.map((p) => p.rewards.streak.current))).toEqual(new Set([1]));
   });
 
   it('the unique index refuses a second badge row even without the service', async () => {

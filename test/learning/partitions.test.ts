@@ -58,7 +58,7 @@ describe('message queries skip older monthly partitions', () => {
         postMessage(family.learner, conversation.id, { choiceIndex: 0 }, { now: new Date() }),
       );
       expect(posted.conversation.questionsAsked).toBe(1);
-      const transcript = await within(3000, getTranscript(family.childId, conversation.id));
+      const transcript = await within(3000, getTranscript(family.learner, conversation.id));
       expect(transcript.messages).toHaveLength(3);
     } finally {
       await locker.query('ROLLBACK');

@@ -148,10 +148,7 @@ describe('a high-severity safety alert', () => {
       reason: 'meeting_request',
     });
     h.fcm.delayMs = 150; // both instances are mid-send at the same time
-    const results = await Promise.allSettled([
-      deliverAlert(db.pool, alertId),
-      deliverAlert(db.pool, alertId),
-    ]);
+    const results = await Promise.allSettled([deliverAlert(alertId), deliverAlert(alertId)]);
     // Each target is claimed by one of them; an instance that met the other's claim asks
     // Pub/Sub to redeliver later rather than send a second time.
     for (const r of results) {
@@ -160,7 +157,7 @@ describe('a high-severity safety alert', () => {
     expect(mailsTo(f.parent.email)).toHaveLength(1);
     expect(pushesTo(f.phone.token)).toHaveLength(1);
     // The redelivery finds everything settled and sends nothing more.
-    await deliverAlert(db.pool, alertId);
+    await deliverAlert(alertId);
     expect(mailsTo(f.parent.email)).toHaveLength(1);
     expect(pushesTo(f.phone.token)).toHaveLength(1);
     expect(pushesTo(f.tablet.token)).toHaveLength(1);
@@ -174,7 +171,7 @@ describe('a high-severity safety alert', () => {
       severity: 'high',
       reason: 'self_harm_signal',
     });
-    const report = await deliverAlert(db.pool, alertId);
+    const report = await deliverAlert(alertId);
     expect(report.status).toBe('delivered');
     expect(mailsTo(f.parent.email)).toHaveLength(1);
     expect(pushesTo(f.phone.token)).toHaveLength(1);
@@ -191,7 +188,7 @@ describe('other alerts', () => {
       reason: 'unsafe_content',
     });
     const before = h.fcm.requests.length;
-    const report = await deliverAlert(db.pool, alertId);
+    const report = await deliverAlert(alertId);
     expect(report.status).toBe('disabled');
     expect(mailsTo(f.parent.email)).toHaveLength(0);
     expect(h.fcm.requests.length).toBe(before);
@@ -206,7 +203,7 @@ describe('other alerts', () => {
       severity: 'medium',
       reason: 'unsafe_content',
     });
-    await deliverAlert(db.pool, alertId);
+    await deliverAlert(alertId);
     const [mail] = mailsTo(f.parent.email);
     expect(mail?.subject).toBe('BrainSpark notice for Maya');
     expect(mail?.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
@@ -226,7 +223,7 @@ describe('failures', () => {
       severity: 'high',
       reason: 'self_harm_signal',
     });
-    await deliverAlert(db.pool, alertId);
+    await deliverAlert(alertId);
     const calls = h.fcm.requests.filter((r) => r.token === f.phone.token).map((r) => r.status);
     expect(calls).toEqual([503, 503, 200]);
     expect(pushesTo(f.phone.token)).toHaveLength(1);
@@ -261,7 +258,7 @@ describe('failures', () => {
       reason: 'abuse_signal',
     });
     h.smtp.failNext(1, 451, 'Greylisted, try again');
-    await deliverAlert(db.pool, alertId);
+    await deliverAlert(alertId);
     expect(mailsTo(f.parent.email)).toHaveLength(1);
     const email = (await deliveries(db.pool, f.parentId)).find((d) => d.channel === 'email');
     expect(email).toMatchObject({ status: 'sent', attempts: 1 });
@@ -276,7 +273,7 @@ describe('failures', () => {
       severity: 'high',
       reason: 'self_harm_signal',
     });
-    const report = await deliverAlert(db.pool, alertId);
+    const report = await deliverAlert(alertId);
     expect(report.devicesRemoved).toBe(1);
     expect(report.push[f.tablet.id]).toBe('dropped');
     const { rows } = await db.pool.query('SELECT id FROM parent_devices WHERE parent_id = $1', [
@@ -296,7 +293,7 @@ describe('failures', () => {
         severity: 'high',
         reason,
       });
-      await deliverAlert(db.pool, alertId);
+      await deliverAlert(alertId);
     }
     expect(h.fcm.tokensIssued - before).toBeLessThanOrEqual(1);
     expect(pushesTo(f.phone.token)).toHaveLength(2);
@@ -316,7 +313,7 @@ describe('failures', () => {
       reason: 'abuse_signal',
     });
     await db.pool.query('UPDATE parents SET deleted_at = NOW() WHERE id = $1', [f.parentId]);
-    expect((await deliverAlert(db.pool, alertId)).status).toBe('account_deleted');
+    expect((await deliverAlert(alertId)).status).toBe('account_deleted');
     expect(mailsTo(f.parent.email)).toHaveLength(0);
   });
 });
@@ -337,14 +334,14 @@ describe('an instance that died mid-send', () => {
       [f.parentId, `alert:${alertId}:email`, new Date(Date.now() + 60_000)],
     );
     // While the lease runs, a redelivery must not send it twice: it asks to be retried.
-    await expect(deliverAlert(db.pool, alertId)).rejects.toBeInstanceOf(AlertDeliveryIncomplete);
+    await expect(deliverAlert(alertId)).rejects.toBeInstanceOf(AlertDeliveryIncomplete);
     expect(mailsTo(f.parent.email)).toHaveLength(0);
     expect(pushesTo(f.phone.token)).toHaveLength(1); // the other targets went out meanwhile
     await db.pool.query(
       `UPDATE notification_deliveries SET claimed_until = NOW() - INTERVAL '1 second' WHERE dedupe_key = $1`,
       [`alert:${alertId}:email`],
     );
-    await deliverAlert(db.pool, alertId);
+    await deliverAlert(alertId);
     expect(mailsTo(f.parent.email)).toHaveLength(1);
     expect(pushesTo(f.phone.token)).toHaveLength(1);
     const email = (await deliveries(db.pool, f.parentId)).find((d) => d.channel === 'email');

@@ -1,6 +1,7 @@
 // The retention schedule for the notification tables (docs/RETENTION.md): devices unseen for
 // 270 days and delivery log rows older than 90 days go; newer ones stay.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { useDatabasePool } from '../../shared/db/client.ts';
 import { runDataRetention } from '../../shared/jobs/data-retention.ts';
 import { createLogger } from '../../shared/log.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
@@ -9,6 +10,7 @@ import { insertParent } from '../jobs/fixtures.ts';
 let db: TestDatabase;
 beforeAll(async () => {
   db = await createTestDatabase();
+  useDatabasePool(db.pool);
 });
 afterAll(() => db.drop());
 
@@ -35,7 +37,7 @@ it('deletes devices unseen for 270 days and delivery rows older than 90 days, no
       [parentId, key, daysAgo(age)],
     );
   }
-  const report = await runDataRetention(db.pool, { at, log: createLogger() });
+  const report = await runDataRetention({ at, log: createLogger() });
   expect(report.counts).toMatchObject({ pushDevices: 1, notificationDeliveries: 1 });
   const tokens = await db.pool.query('SELECT fcm_token FROM parent_devices WHERE parent_id = $1', [
     parentId,
@@ -47,6 +49,6 @@ it('deletes devices unseen for 270 days and delivery rows older than 90 days, no
   );
   expect(keys.rows).toEqual([{ dedupe_key: 'recent' }]);
   // A second run finds nothing left.
-  const again = await runDataRetention(db.pool, { at, log: createLogger() });
+  const again = await runDataRetention({ at, log: createLogger() });
   expect(again.counts).toMatchObject({ pushDevices: 0, notificationDeliveries: 0 });
 });

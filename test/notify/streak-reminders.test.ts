@@ -26,7 +26,7 @@ afterAll(async () => {
   await teardownAccountsTest(db);
 });
 
-const run = (at: Date) => runStreakReminders(db.pool, { at, log }, { log });
+const run = (at: Date) => runStreakReminders({ at, log }, { log });
 const pushesTo = (token: string) => h.fcm.delivered().filter((r) => r.token === token);
 const RUN_DAY = new Date().toISOString().slice(0, 10);
 

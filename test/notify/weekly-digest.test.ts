@@ -38,7 +38,7 @@ afterAll(async () => {
   await teardownAccountsTest(db);
 });
 
-const run = (at: Date) => runWeeklyDigest(db.pool, { at, log }, { log });
+const run = (at: Date) => runWeeklyDigest({ at, log }, { log });
 const mailsTo = (email: string) => h.smtp.mails.filter((m) => m.envelopeTo.includes(email));
 
 async function familyIn(timezone: string, names: string[] = ['Ada']) {
@@ -245,7 +245,7 @@ describe('the digest of a family with two children', () => {
       zonedInstant('Europe/London', WEEK_END, 21 * 60 + 10),
     ];
     for (const at of again) await run(at);
-    await runWeeklyDigest(db.pool, { date: WEEK_END, log }, { log });
+    await runWeeklyDigest({ date: WEEK_END, log }, { log });
     expect(mailsTo(family.parent.email)).toHaveLength(1);
     const { rows } = await db.pool.query(
       'SELECT status FROM notification_deliveries WHERE dedupe_key = $1',

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS conversation_messages(UUID, TIMESTAMPTZ, INTEGER);

@@ -1,0 +1,202 @@
+// Ending a conversation: the closing line, a summary for the parent, stars for a completed
+// conversation and, for a brain spark answered today, the spark's stars, streak and badges
+// (settle). One read, then one guarded write under the child's lock.
+import { randomUUID } from 'node:crypto';
+import { getDb, type Queryable } from '../../db/client.ts';
+import { sql } from '../../db/sql.ts';
+import { inTransaction } from '../../db/transaction.ts';
+import { AppError } from '../../errors.ts';
+import { localDate } from '../clock.ts';
+import type { Learner } from '../learner.ts';
+import { closingLine } from '../tutor/builtin.ts';
+import {
+  CONVERSATION_COMPLETE_ANSWERS,
+  guardedWriteSql,
+  type SettleFactsRow,
+  STARS,
+  settle,
+  settleFactsOf,
+  settleFactsSql,
+  settleGuardSql,
+} from './settle.ts';
+import {
+  CONVERSATION_COLUMNS,
+  type ConversationRow,
+  type ConversationView,
+  insertMessagesSql,
+  type MessageView,
+  messageView,
+  type NewMessage,
+  toConversation,
+} from './store.ts';
+
+export interface EndResult {
+  conversation: ConversationView;
+  closing: MessageView | null;
+  starsEarned: number;
+  brainSparkCompleted: boolean;
+  badgesEarned: string[];
+}
+
+const SKILL_LABELS: Record<string, string> = {
+  notice: 'Noticed details',
+  observe: 'Made careful observations',
+  wonder: 'Asked their own question',
+  question: 'Asked their own question',
+  guess: 'Made a prediction',
+  predict: 'Made a prediction',
+  compare: 'Compared ideas',
+  why: 'Gave reasons',
+  reason: 'Gave reasons',
+  cause: 'Reasoned about causes and effects',
+  pretend: 'Used their imagination',
+  imagine: 'Used their imagination',
+  feel: 'Talked about feelings',
+  connect: 'Connected ideas across topics',
+  share: 'Explained an idea to others',
+  analogy: 'Explained with an analogy',
+  remember: 'Reflected on what they learned',
+  reflect: 'Reflected on what they learned',
+  test: 'Planned how to test an idea',
+  perspective: 'Considered another point of view',
+  define: 'Described an idea in their own words',
+  assume: 'Questioned an assumption',
+  evidence: 'Thought about evidence',
+  counter: 'Weighed a counter-argument',
+  implication: 'Followed an idea to its consequences',
+  ethics: 'Thought about right and wrong',
+};
+
+function summarise(row: ConversationRow, subject: string): { summary: string; insights: string[] } {
+  const answers = row.questions_asked;
+  const aha = row.aha_moments;
+  const summary = `${subject}: ${answers} ${answers === 1 ? 'answer' : 'answers'}, reached depth ${row.depth_reached}, ${aha} aha ${aha === 1 ? 'moment' : 'moments'}.`;
+  const skills = [...new Set(row.metadata.skills ?? [])];
+  const insights = skills.map((s) => SKILL_LABELS[s] ?? s);
+  if (aha > 0) insights.push(`Had ${aha} aha ${aha === 1 ? 'moment' : 'moments'}`);
+  if (insights.length === 0)
+    insights.push(answers > 0 ? 'Took first steps into the topic' : 'Opened the conversation');
+  return { summary, insights };
+}
+
+interface EndStateRow extends SettleFactsRow, Partial<ConversationRow> {
+  version: string | null;
+  topic_name: string | null;
+}
+
+async function readEndState(
+  db: Queryable,
+  learner: Learner,
+  conversationId: string,
+  today: string,
+) {
+  const rows = await db.$queryRaw<EndStateRow[]>`
+    SELECT ${CONVERSATION_COLUMNS}, c.xmin::text AS version,
+           (SELECT t.name FROM topics t WHERE t.id = c.topic_id) AS topic_name,
+           ${settleFactsSql(learner.childId, learner.ageGroup, today)}
+      FROM conversations c WHERE c.id = ${conversationId}::uuid AND c.child_id = ${learner.childId}::uuid`;
+  const row = rows[0];
+  if (!row) throw new AppError('not_found', 'No such conversation');
+  return {
+    conversation: row as ConversationRow,
+    version: row.version,
+    topicName: row.topic_name,
+    facts: settleFactsOf(row, learner.ageGroup),
+  };
+}
+
+export async function endConversation(
+  learner: Learner,
+  conversationId: string,
+  actor: string,
+  now: Date,
+): Promise<EndResult> {
+  const today = localDate(learner.timezone, now);
+  let state = await readEndState(await getDb(), learner, conversationId, today);
+  const closing: NewMessage = {
+    id: randomUUID(),
+    role: 'assistant',
+    content: closingLine(learner.ageGroup),
+    tokensUsed: 0,
+    processingTimeMs: 0,
+    createdAt: now,
+  };
+  const alreadyEnded = (row: ConversationRow): EndResult => ({
+    conversation: toConversation(row),
+    closing: null,
+    starsEarned: 0,
+    brainSparkCompleted: false,
+    badgesEarned: [],
+  });
+  if (state.conversation.ended_at) return alreadyEnded(state.conversation);
+
+  return inTransaction(
+    actor,
+    async (tx) => {
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        if (attempt > 1) state = await readEndState(tx, learner, conversationId, today);
+        const row = state.conversation;
+        if (row.ended_at) return alreadyEnded(row);
+        const subject =
+          row.conversation_type === 'brain_spark'
+            ? 'Brain Spark'
+            : state.topicName
+              ? `Explored ${state.topicName}`
+              : `A ${row.conversation_type}`;
+        const { summary, insights } = summarise(row, subject);
+        const sparkDone =
+          row.conversation_type === 'brain_spark' &&
+          row.questions_asked > 0 &&
+          !state.facts.activity.brainSparkCompleted;
+        const settlement = settle(learner.childId, today, now, state.facts, {
+          countsForStreak: sparkDone,
+          stars: [
+            {
+              rewardId: 'conversation_complete',
+              stars:
+                row.questions_asked >= CONVERSATION_COMPLETE_ANSWERS
+                  ? STARS.conversationComplete
+                  : 0,
+              trigger: { type: 'conversation', id: conversationId },
+            },
+            {
+              rewardId: 'brain_spark',
+              stars: sparkDone ? STARS.brainSpark : 0,
+              trigger: { type: 'brain_spark', id: row.brain_spark_id },
+            },
+          ],
+          badgeTrigger: { type: 'brain_spark', id: row.brain_spark_id },
+          activity: { brainSparkCompleted: sparkDone },
+        });
+        const endedAt = new Date(Math.max(now.getTime(), row.started_at.getTime()));
+        const guard = sql`EXISTS (SELECT 1 FROM conversations c
+             WHERE c.id = ${conversationId}::uuid AND c.xmin::text = ${state.version}::text AND c.ended_at IS NULL)
+          AND ${settleGuardSql(learner.childId, today, state.facts)}`;
+        const write = guardedWriteSql(guard, [
+          insertMessagesSql(conversationId, [closing]),
+          sql`UPDATE conversations SET ended_at = ${endedAt}::timestamptz, summary = ${summary}::text,
+                key_insights = ${JSON.stringify(insights)}::jsonb
+              WHERE id = ${conversationId}::uuid AND EXISTS (SELECT 1 FROM guard)`,
+          ...settlement.writes,
+        ]);
+        const [ok] = await tx.$queryRaw<Array<{ ok: boolean }>>(write);
+        if (ok?.ok) {
+          return {
+            conversation: toConversation({
+              ...row,
+              ended_at: endedAt,
+              summary,
+              key_insights: insights,
+            }),
+            closing: messageView(closing),
+            starsEarned: settlement.starsEarned,
+            brainSparkCompleted: sparkDone,
+            badgesEarned: settlement.badgesEarned,
+          };
+        }
+      }
+      throw new AppError('unavailable', 'Too many concurrent changes; try again');
+    },
+    { lockKey: `child:${learner.childId}` },
+  );
+}
