@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getTestServer } from '@google-cloud/functions-framework/testing';
 import { config } from '../shared/config.ts';
+import { serveApiDocs } from '../shared/contract/docs-page.ts';
 import { closeDatabase, getPool, useDatabasePool } from '../shared/db/client.ts';
 import { migrateUp } from '../shared/db/migrator.ts';
 import { liftRequestBounds } from '../shared/db/resilience.ts';
@@ -77,6 +78,8 @@ async function main(): Promise<void> {
       void runJobLocally(job[1] ?? '', url.searchParams, res);
       return;
     }
+    // The API contract: /openapi.json and its reference page at /docs (shared/contract).
+    if (serveApiDocs(url.pathname, `http://127.0.0.1:${cfg.PORT}`, res)) return;
     const [, name = '', ...rest] = url.pathname.split('/');
     const target = servers.get(name);
     if (!target) {
@@ -94,6 +97,7 @@ async function main(): Promise<void> {
     );
     for (const name of servers.keys()) console.log(`  ${base}/${name}/`);
     console.log(embedded ? `Embedded database: ${embedded.url}` : 'Database: DATABASE_URL');
+    console.log(`API reference: ${base}/docs (document: ${base}/openapi.json)`);
     if (catcher) console.log(`Mail catcher: ${catcher.url}, caught mail at ${base}/dev/mail`);
   });
 

@@ -316,6 +316,15 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
     res.set('cache-control', 'no-store');
     const path = req.path || '/';
     let routePath: string | undefined;
+    const observer = responseObserver;
+    let sent: unknown;
+    if (observer) {
+      const send = res.send.bind(res);
+      res.send = (payload?: unknown) => {
+        sent = payload;
+        return send(payload);
+      };
+    }
     try {
       const corsAllowed = applyCors(req, res);
       if (req.method === 'OPTIONS') {
@@ -411,6 +420,14 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
         sendProblem(res, new AppError('internal', 'Something went wrong on our side'), requestId);
       }
     } finally {
+      observer?.({
+        functionName: name,
+        method: req.method,
+        routePath,
+        status: res.statusCode,
+        headers: res.getHeaders(),
+        body: sent,
+      });
       log.info('request', {
         method: req.method,
         route: routePath,
@@ -419,6 +436,24 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
       });
     }
   };
+}
+
+/**
+ * Tests only: called with every response a handler sends (the contract suite validates them
+ * against docs/openapi.json). Undefined in production: one property read per request.
+ */
+export type ResponseObserver = (event: {
+  functionName: string;
+  method: string;
+  /** The matched route's path (`/children/:childId`), or undefined when no route matched. */
+  routePath: string | undefined;
+  status: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  body: unknown;
+}) => void;
+let responseObserver: ResponseObserver | undefined;
+export function observeResponses(observer: ResponseObserver | undefined): void {
+  responseObserver = observer;
 }
 
 /** Builds the handler and registers it with the Functions Framework under `name`. */
