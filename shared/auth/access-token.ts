@@ -15,9 +15,16 @@ interface KeyRing {
 }
 
 let ringPromise: Promise<KeyRing> | undefined;
+// jose is loaded on first use (cold start) and the module promise kept: a fresh import() per
+// request is not free (a module-map lookup at best, a loader round trip under tsx).
+let josePromise: Promise<typeof import('jose')> | undefined;
+const loadJose = () => {
+  josePromise ??= import('jose');
+  return josePromise;
+};
 
 async function loadKeyRing(): Promise<KeyRing> {
-  const jose = await import('jose');
+  const jose = await loadJose();
   const cfg = config();
   let jwks: JWK[];
   if (cfg.JWT_SIGNING_KEYS) {
@@ -53,7 +60,7 @@ function keyRing(): Promise<KeyRing> {
 export async function issueAccessToken(
   principal: Principal,
 ): Promise<{ token: string; expiresIn: number }> {
-  const jose = await import('jose');
+  const jose = await loadJose();
   const cfg = config();
   const { signing } = await keyRing();
   const expiresIn =
@@ -97,7 +104,7 @@ export const CLOCK_SKEW_SECONDS = 60;
  * `iat`/`nbf` in the future beyond the skew, and claims that are not UUIDs.
  */
 export async function verifyAccessToken(token: string): Promise<Principal> {
-  const jose = await import('jose');
+  const jose = await loadJose();
   const cfg = config();
   const { verifying } = await keyRing();
   try {

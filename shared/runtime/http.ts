@@ -296,10 +296,13 @@ function clientIp(req: Request): string | undefined {
  * Resolves a learner route's child. Loaded on first use: functions without learner routes
  * (auth, parents) never import the learning services.
  */
+let accessModule: Promise<typeof import('../learning/access.ts')> | undefined;
+
 async function resolveLearnerFor(principal: Principal, childId: unknown, now: Date) {
   // The params schema canonicalised it (idSchema); anything else is a route-table bug.
   if (typeof childId !== 'string') throw new Error('learner parameter missing after validation');
-  const { resolveLearner } = await import('../learning/access.ts');
+  accessModule ??= import('../learning/access.ts');
+  const { resolveLearner } = await accessModule;
   return resolveLearner(principal, childId, now);
 }
 
