@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import type { Middleware } from 'openapi-fetch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBrainSparkClient } from '../../clients/typescript/src/index.ts';
+import { realClockEnv } from '../helpers/browser.ts';
 import { type ContractValidator, createValidator, loadDocument } from './validator.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -91,6 +92,7 @@ describe('npm start serves the API contract', () => {
     const { chromium } = await import('playwright-core');
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
+      env: realClockEnv(),
       args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
     });
     try {

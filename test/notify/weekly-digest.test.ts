@@ -15,6 +15,7 @@ import { digestKey, runWeeklyDigest, sundayOnOrBefore } from '../../shared/jobs/
 import { zonedInstant } from '../../shared/learning/clock.ts';
 import { createLogger } from '../../shared/log.ts';
 import { CHART_CID } from '../../shared/notify/digest-email.ts';
+import { realClockEnv } from '../helpers/browser.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { createParent, teardownAccountsTest } from '../helpers/factories.ts';
 import { type NotifyHarness, startNotifyHarness } from '../helpers/notify.ts';
@@ -162,13 +163,7 @@ describe('the digest of a family with two children', () => {
     // Not skippable: CI installs Debian's chromium (apt-get install -y chromium).
     expect(existsSync(CHROMIUM), `${CHROMIUM} missing: apt-get install -y chromium`).toBe(true);
     const { chromium } = await import('playwright-core');
-    // The browser runs on the real clock: CI's shifted-clock runs preload libfaketime into
-    // this process, and Chromium hangs under it. Rendering does not depend on the date.
-    const env = Object.fromEntries(
-      Object.entries(process.env).filter(
-        (e): e is [string, string] => e[1] !== undefined && !/^(LD_PRELOAD|FAKETIME)/.test(e[0]),
-      ),
-    );
+    const env = realClockEnv();
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       env,
