@@ -120,9 +120,16 @@ function* chain(err: unknown): Generator<unknown> {
   }
 }
 
+// Prisma client errors that mean the database did not answer in time or went away, rather
+// than a bad request: P2028 covers a transaction that could not start within its wait (every
+// pool slot held by a stalled server) or outlived its bound; P2024 a pool wait; P1xxx reach.
+const PRISMA_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028']);
+
 /** True when `err` means a dependency (PostgreSQL, Redis) is down, full, slow or restarting. */
 export function isUnavailable(err: unknown): boolean {
   for (const e of chain(err)) {
+    const prismaCode = (e as { code?: unknown }).code;
+    if (typeof prismaCode === 'string' && PRISMA_UNAVAILABLE.has(prismaCode)) return true;
     const code = codeOf(e);
     if (code && (UNAVAILABLE_SQLSTATES.has(code) || NETWORK_CODES.has(code))) return true;
     if (code?.startsWith('08')) return true; // connection_exception class

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDb, useDatabasePool } from '../../shared/db/client.ts';
 import { dbErrorOf } from '../../shared/db/errors.ts';
-import { sqlStateOf } from '../../shared/db/resilience.ts';
+import { isUnavailable, sqlStateOf } from '../../shared/db/resilience.ts';
 import { inTransaction } from '../../shared/db/transaction.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -79,6 +79,19 @@ describe('inTransaction', () => {
     release();
     await Promise.all([first, second]);
     expect(order).toEqual(['first in', 'other key', 'first out', 'second in']);
+  });
+
+  it('a transaction that outlives its bound is unavailable (a 503 at the edge), not a bug', async () => {
+    const err = await inTransaction(
+      'system:test',
+      async (tx) => {
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await tx.$queryRaw`SELECT 1`;
+      },
+      { timeoutMs: 50 },
+    ).catch((e: unknown) => e);
+    expect((err as { code?: string }).code).toBe('P2028');
+    expect(isUnavailable(err)).toBe(true);
   });
 
   it('gives a read-only snapshot that refuses writes', async () => {
