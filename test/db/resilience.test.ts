@@ -3,6 +3,7 @@
 // answer 503 `unavailable` with Retry-After and log once per burst at WARNING, every wait is
 // bounded (statement, lock, connect), and a full server is waited for briefly.
 import { getTestServer } from '@google-cloud/functions-framework/testing';
+import net from 'node:net';
 import pg from 'pg';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -11,8 +12,9 @@ import '../../functions/conversations/index.ts';
 import '../../functions/health/index.ts';
 import '../../functions/streaks/index.ts';
 import { resetConfigForTests } from '../../shared/config.ts';
-import { useDatabasePool } from '../../shared/db/client.ts';
+import { poolOptions, useDatabasePool } from '../../shared/db/client.ts';
 import {
+  ANSWER_BUDGET_MS,
   DB_LIMITS,
   hardenPool,
   isUnavailable,
@@ -215,6 +217,98 @@ describe('bounded waits', () => {
       await holder.end();
     }
   }, 20_000);
+});
+
+/**
+ * A TCP proxy in front of the real server that can stop passing bytes, as a SIGSTOPped
+ * server (or a network that black-holes packets) does: connections stay open, nothing answers.
+ */
+async function freezableProxy(targetPort: number) {
+  const sockets = new Set<net.Socket>();
+  let frozen = false;
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+    const pass = (from: net.Socket, to: net.Socket) =>
+      from.on('data', (chunk: Buffer) => {
+        if (!frozen) to.write(chunk);
+      });
+    pass(client, upstream);
+    pass(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    freeze: () => {
+      frozen = true;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('a frozen server', () => {
+  it(`every request answers 503 within ${ANSWER_BUDGET_MS} ms, including those queued for a pool slot`, async () => {
+    const learners = await Promise.all([1, 2, 3, 4, 5, 6].map(() => createLearner(db.pool)));
+    const first = learners[0];
+    if (!first) throw new Error('no learner');
+    const { conversation } = await startConversation(
+      first.learner,
+      { type: 'exploration', topicId: await topicIdOf(db.pool, 'space') },
+      new Date(),
+    );
+    const conversationId = conversation.id;
+    const url = new URL(db.url);
+    const proxy = await freezableProxy(Number(url.port || 5432));
+    url.hostname = '127.0.0.1';
+    url.port = String(proxy.port);
+    // One slot: the others wait for the slot the frozen server holds.
+    const pool = new pg.Pool({ connectionString: url.toString(), ...poolOptions(1) });
+    useDatabasePool(pool);
+    try {
+      const warm = await request(getTestServer('streaks'))
+        .get(`/children/${learners[0]?.childId}`)
+        .set('authorization', `Bearer ${learners[0]?.childToken}`);
+      expect(warm.status).toBe(200);
+      proxy.freeze();
+      // One request waits for the slot until the first one's query bound fires: the frozen
+      // client is discarded, and pg-pool starts a fresh connect bound for the new connection
+      // (its wait for the slot and its connect are two bounds, not one).
+      const worst = DB_LIMITS.queryTimeoutMs - DB_LIMITS.connectTimeoutMs + 300;
+      const delays = [0, worst, 200, 600, 1200, 2000];
+      const answers = await Promise.all(
+        learners.map(async (l, i) => {
+          await new Promise((resolve) => setTimeout(resolve, delays[i]));
+          const started = Date.now();
+          // The first is a write: a transaction whose client is handed back after its bound.
+          const res =
+            i === 0
+              ? await request(getTestServer('conversations'))
+                  .post(`/children/${l.childId}/${conversationId}/messages`)
+                  .set('authorization', `Bearer ${l.childToken}`)
+                  .send({ text: 'Why is the sky blue?' })
+              : await request(getTestServer('streaks'))
+                  .get(`/children/${l.childId}`)
+                  .set('authorization', `Bearer ${l.childToken}`);
+          return { status: res.status, ms: Date.now() - started, retry: res.headers['retry-after'] };
+        }),
+      );
+      for (const a of answers) {
+        expect(a.status).toBe(503);
+        expect(a.retry).toBeDefined();
+        expect(a.ms).toBeLessThan(ANSWER_BUDGET_MS);
+      }
+    } finally {
+      await proxy.close();
+      await pool.end().catch(() => undefined);
+    }
+  }, 30_000);
 });
 
 describe('a full server', () => {
