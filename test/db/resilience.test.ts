@@ -2,8 +2,9 @@
 // only the requests using it (no crash: an unhandled 'error' event fails this file), failures
 // answer 503 `unavailable` with Retry-After and log once per burst at WARNING, every wait is
 // bounded (statement, lock, connect), and a full server is waited for briefly.
-import { getTestServer } from '@google-cloud/functions-framework/testing';
+
 import net from 'node:net';
+import { getTestServer } from '@google-cloud/functions-framework/testing';
 import pg from 'pg';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -296,7 +297,11 @@ describe('a frozen server', () => {
               : await request(getTestServer('streaks'))
                   .get(`/children/${l.childId}`)
                   .set('authorization', `Bearer ${l.childToken}`);
-          return { status: res.status, ms: Date.now() - started, retry: res.headers['retry-after'] };
+          return {
+            status: res.status,
+            ms: Date.now() - started,
+            retry: res.headers['retry-after'],
+          };
         }),
       );
       for (const a of answers) {
