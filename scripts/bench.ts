@@ -1,7 +1,7 @@
 // Throughput of three hot requests against a baseline that sends the same SQL with plain `pg`,
 // in the same run (issue 10). Not a timed test: a measurement to read, with the machine.
 //
-//   npm run bench [-- --families 40 --concurrency 20 --seconds 2 --rounds 8 --pool 2]
+//   npm run bench [-- --families 40 --concurrency 20 --seconds 2 --rounds 8 --pool 2 --only message]
 //
 // - The project: the real HTTP functions (topics, streaks, conversations) in process under the
 //   Functions Framework, behind one local node:http front (like scripts/bench-requests.ts), on a
@@ -207,7 +207,12 @@ interface Family {
 }
 
 type RouteName = 'constellation GET' | 'streak GET' | 'message POST';
-const ROUTES: RouteName[] = ['constellation GET', 'streak GET', 'message POST'];
+const ALL_ROUTES: RouteName[] = ['constellation GET', 'streak GET', 'message POST'];
+// --only constellation|streak|message: one request (e.g. to profile it alone).
+const only = process.argv.indexOf('--only');
+const ROUTES = ALL_ROUTES.filter(
+  (r) => only < 0 || r.startsWith(String(process.argv[only + 1] ?? '')),
+);
 const TEXTS = [
   'I think it is dark because there is no air up there',
   'Maybe planets would go faster if the sun was bigger',

@@ -100,10 +100,41 @@ const optionalUuidClaim = (value: unknown, name: string): string | undefined =>
 export const CLOCK_SKEW_SECONDS = 60;
 
 /**
+ * Tokens this process has verified, until they expire. An app sends the same access token
+ * with every call for its lifetime (15 min for a parent), and an ECDSA verification is a
+ * sizeable share of a short request's CPU. The key is the token's exact text, so a hit is
+ * the same signed bytes under the same keys; expiry is checked on every hit; whether the
+ * sign-in is still live is not a property of the token and is checked in SQL per request
+ * (shared/auth/session.ts), cached or not. Bounded: the oldest entry goes first.
+ */
+const verified = new Map<string, { principal: Principal; exp: number }>();
+const MAX_VERIFIED = 10_000;
+
+/**
  * Verifies signature (only our algorithms and keys), issuer, audience, typ and expiry; refuses
  * `iat`/`nbf` in the future beyond the skew, and claims that are not UUIDs.
  */
 export async function verifyAccessToken(token: string): Promise<Principal> {
+  const hit = verified.get(token);
+  if (hit) {
+    // jose refuses a token at `exp` (exp <= now): the same rule here.
+    if (hit.exp > Math.floor(Date.now() / 1000)) return { ...hit.principal };
+    verified.delete(token);
+  }
+  return verifySignedToken(token);
+}
+
+function remember(token: string, principal: Principal, exp: unknown): Principal {
+  if (typeof exp !== 'number') return principal;
+  if (verified.size >= MAX_VERIFIED) {
+    const oldest = verified.keys().next();
+    if (!oldest.done) verified.delete(oldest.value);
+  }
+  verified.set(token, { principal: Object.freeze({ ...principal }), exp });
+  return principal;
+}
+
+async function verifySignedToken(token: string): Promise<Principal> {
   const jose = await loadJose();
   const cfg = config();
   const { verifying } = await keyRing();
@@ -133,18 +164,20 @@ export async function verifyAccessToken(token: string): Promise<Principal> {
     const sub = uuidClaim(payload.sub, 'sub');
     const sessionId = optionalUuidClaim(payload.sid, 'sid');
     const session = sessionId ? { sessionId } : {};
-    if (payload.kind === 'parent') return { kind: 'parent', parentId: sub, ...session };
+    if (payload.kind === 'parent')
+      return remember(token, { kind: 'parent', parentId: sub, ...session }, payload.exp);
     if (payload.kind === 'child') {
       const cv = payload.cv;
       if (cv !== undefined && !(Number.isSafeInteger(cv) && (cv as number) >= 0))
         throw new Error('cv is not a version');
-      return {
+      const child: Principal = {
         kind: 'child',
         childId: sub,
         parentId: uuidClaim(payload.pid, 'pid'),
         ...session,
         ...(cv === undefined ? {} : { sessionVersion: cv as number }),
       };
+      return remember(token, child, payload.exp);
     }
     throw new Error('unknown token kind');
   } catch (err) {
@@ -154,4 +187,5 @@ export async function verifyAccessToken(token: string): Promise<Principal> {
 
 export function resetKeyRingForTests(): void {
   ringPromise = undefined;
+  verified.clear();
 }

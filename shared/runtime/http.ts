@@ -466,7 +466,14 @@ export function defineHttpFunction(name: string, routes: readonly Route[]): Http
   installMalformedBodyHandler();
   const handler = createHttpHandler(name, routes);
   routeTables.set(name, routes);
-  ff.http(name, handler);
+  ff.http(name, (req, res) => {
+    // The framework runs each request in a `domain` only to turn an error thrown from a
+    // stray callback into a 500; our handler catches everything it awaits. Left entered,
+    // the domain is attached to every promise the request creates (with a destroy hook
+    // each): measured under npm run bench, leaving it cut CPU per request by 10-20%.
+    (process as { domain?: { exit(): void } | null }).domain?.exit();
+    return handler(req, res);
+  });
   return handler;
 }
 

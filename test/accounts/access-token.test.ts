@@ -9,7 +9,7 @@ import {
   type JWTPayload,
   SignJWT,
 } from 'jose';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   issueAccessToken,
   resetKeyRingForTests,
@@ -109,6 +109,39 @@ describe('access tokens', () => {
     ] as const) {
       const bad = await signWith(key.privateKey, header, { kind: 'child', pid }, sub);
       await expect(verifyAccessToken(bad)).rejects.toMatchObject(invalid);
+    }
+  });
+
+  it('a verified token is remembered until it expires, and nothing else rides on it', async () => {
+    const key = await makeKey('ES256');
+    useKeys([key.jwk]);
+    const parentId = randomUUID();
+    const { token, expiresIn } = await issueAccessToken({ kind: 'parent', parentId });
+    const first = await verifyAccessToken(token);
+    expect(first).toEqual({ kind: 'parent', parentId });
+    // A caller that changes its principal does not change what the next request gets.
+    (first as { parentId: string }).parentId = randomUUID();
+    expect(await verifyAccessToken(token)).toEqual({ kind: 'parent', parentId });
+
+    // The same token with its signature's last character changed, or its payload swapped
+    // for another subject's, is verified on its own and refused.
+    const [head, payload, signature] = token.split('.') as [string, string, string];
+    const flipped = `${head}.${payload}.${signature.slice(0, -2)}${signature.endsWith('AA') ? 'BB' : 'AA'}`;
+    await expect(verifyAccessToken(flipped)).rejects.toMatchObject(invalid);
+    const other = await issueAccessToken({ kind: 'parent', parentId: randomUUID() });
+    const forged = `${head}.${other.token.split('.')[1]}.${signature}`;
+    await expect(verifyAccessToken(forged)).rejects.toMatchObject(invalid);
+
+    // At its expiry the remembered token is refused like any other expired token.
+    // (Date only: jose reads `new Date()`, the cache `Date.now()`; both move.)
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + (expiresIn - 5) * 1000);
+      expect(await verifyAccessToken(token)).toEqual({ kind: 'parent', parentId });
+      vi.setSystemTime(Date.now() + 10 * 1000);
+      await expect(verifyAccessToken(token)).rejects.toMatchObject(invalid);
+    } finally {
+      vi.useRealTimers();
     }
   });
 });
