@@ -29,13 +29,28 @@ interface WallClock {
   second: number;
 }
 
+/**
+ * The wall clock of a zone within one UTC minute, by zone and minute: formatToParts is the
+ * costliest step of a short request (every learner route asks for "today"), and a family's
+ * requests in one minute ask for the same answer. Only minutes whose wall clock is a whole
+ * number of minutes off UTC are kept (all zones today; historical offsets with seconds are
+ * computed every time), so the cache is exact, not an approximation.
+ */
+const minuteClocks = new Map<string, Omit<WallClock, 'second'>>();
+const MAX_MINUTE_CLOCKS = 1024;
+
 function wallClock(timeZone: string, at: Date): WallClock {
+  const ms = at.getTime();
+  const key = `${timeZone}|${Math.floor(ms / 60_000)}`;
+  const second = Math.floor((((ms % 60_000) + 60_000) % 60_000) / 1000);
+  const known = minuteClocks.get(key);
+  if (known) return { ...known, second };
   const parts = Object.fromEntries(
     partsFormatter(timeZone)
       .formatToParts(at)
       .map((p) => [p.type, p.value]),
   );
-  return {
+  const w: WallClock = {
     year: Number(parts.year),
     month: Number(parts.month),
     day: Number(parts.day),
@@ -43,6 +58,12 @@ function wallClock(timeZone: string, at: Date): WallClock {
     minute: Number(parts.minute),
     second: Number(parts.second),
   };
+  if (w.second === second) {
+    if (minuteClocks.size >= MAX_MINUTE_CLOCKS) minuteClocks.clear();
+    const { second: _s, ...minute } = w;
+    minuteClocks.set(key, minute);
+  }
+  return w;
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
