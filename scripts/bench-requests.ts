@@ -6,12 +6,12 @@
 // Also the database server's own CPU per request: the pool keeps two connections for the whole
 // run and their backends' CPU time is read from /proc (PostgreSQL on the same machine, Linux).
 //   npm run bench:requests [-- --families 20]
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exportJWK, generateKeyPair } from 'jose';
 import pg from 'pg';
+import { processCpuMs } from './lib/proc-cpu.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const families = Number(process.argv[process.argv.indexOf('--families') + 1] || 20) || 20;
@@ -22,17 +22,6 @@ interface RouteStats {
   statements: number[];
   wallMs: number[];
   serverCpuMs: number;
-}
-
-/** CPU time (user + system) of PostgreSQL backends, in ms, from /proc/<pid>/stat. */
-function backendCpuMs(pids: readonly number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
-  }
-  return ticks * 10; // USER_HZ is 100 on Linux
 }
 
 async function main(): Promise<void> {
@@ -115,7 +104,7 @@ async function main(): Promise<void> {
   ): Promise<Record<string, unknown>> {
     holdMs = 0;
     statements = 0;
-    const cpuBefore = backendCpuMs(pids);
+    const cpuBefore = processCpuMs(pids);
     const started = performance.now();
     const res = await fetch(`${base}${pathname}`, {
       method,
@@ -128,7 +117,7 @@ async function main(): Promise<void> {
     });
     const text = await res.text();
     const wall = performance.now() - started;
-    const cpu = backendCpuMs(pids) - cpuBefore;
+    const cpu = processCpuMs(pids) - cpuBefore;
     if (res.status >= 400) throw new Error(`${route}: ${res.status} ${text.slice(0, 200)}`);
     const s = stats.get(route) ?? {
       requests: 0,

@@ -34,6 +34,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { processCpuMs } from './lib/proc-cpu.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -626,17 +627,7 @@ async function main(): Promise<void> {
     const { rows } = await setup.query<{ pid: number }>(
       'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
     );
-    let ticks = 0;
-    for (const { pid } of rows) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        ticks += Number(fields[11]) + Number(fields[12]);
-      } catch {
-        // a backend that ended meanwhile
-      }
-    }
-    return ticks * 10; // USER_HZ is 100 on Linux
+    return processCpuMs(rows.map((r) => r.pid));
   };
 
   // The load generator, in its own process.
