@@ -247,12 +247,22 @@ async function benchFactories() {
         child.id,
         JSON.stringify({ bedtime_start: null, bedtime_end: null, daily_time_limit_minutes: null }),
       ]);
+      // Access tokens name their sign-in (the refresh token's family) and, for a child, the
+      // child's session version: without them assert_live_session refuses every request.
+      const sessionId = refresh.familyId;
+      const parentToken = await issueAccessToken({ kind: 'parent', parentId: id, sessionId });
+      const childToken = await issueAccessToken({
+        kind: 'child',
+        parentId: id,
+        childId: child.id,
+        sessionId,
+        sessionVersion: 0,
+      });
       return {
-        parentToken: (await issueAccessToken({ kind: 'parent', parentId: id })).token,
+        parentToken: parentToken.token,
         refreshToken: refresh.refreshToken,
         childId: child.id,
-        childToken: (await issueAccessToken({ kind: 'child', parentId: id, childId: child.id }))
-          .token,
+        childToken: childToken.token,
       };
     },
   };
