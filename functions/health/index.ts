@@ -1,4 +1,4 @@
-// Liveness (`GET /`) and readiness (`GET /ready`, also checks the database within a deadline).
+// Readiness (`GET /`: the database answers within a deadline) and liveness (`GET /live`).
 import { RETRY_AFTER_SECONDS } from '../../shared/db/resilience.ts';
 import { checkDatabase } from '../../shared/health.ts';
 import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
@@ -13,7 +13,7 @@ export const routes = [
       // Not ready answers like every route does while the database is out: 503, Retry-After.
       return respond(
         database.ready ? 200 : 503,
-        { status: database.ready ? 'ok' : 'degraded', database },
+        { status: database.ready ? ('ok' as const) : ('degraded' as const), database },
         database.ready ? undefined : { 'retry-after': String(RETRY_AFTER_SECONDS) },
       );
     },
@@ -22,7 +22,7 @@ export const routes = [
     method: 'GET',
     path: '/live',
     auth: 'public',
-    handler: async () => ({ status: 'ok' }),
+    handler: async () => ({ status: 'ok' as const }),
   }),
 ];
 

@@ -18,7 +18,7 @@ import {
 import { listDevices, registerDevice, removeDevice } from '../../shared/notify/devices.ts';
 import { escapeHtml } from '../../shared/notify/format.ts';
 import { unsubscribe, verifyUnsubscribeToken } from '../../shared/notify/unsubscribe.ts';
-import { defineHttpFunction, respond, route } from '../../shared/runtime/http.ts';
+import { defineHttpFunction, type RouteResult, respond, route } from '../../shared/runtime/http.ts';
 import { idSchema } from '../../shared/runtime/ids.ts';
 
 const SETTING_LABEL = {
@@ -27,7 +27,7 @@ const SETTING_LABEL = {
   streak_reminders: 'streak reminders',
 } as const;
 
-function page(title: string, body: string): ReturnType<typeof respond> {
+function page(title: string, body: string): RouteResult<string> {
   return respond(
     200,
     `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escapeHtml(title)}</title></head><body style="font-family:Arial,Helvetica,sans-serif;max-width:480px;margin:48px auto;padding:0 16px;color:#1f2937"><h1 style="font-size:22px">${escapeHtml(title)}</h1>${body}</body></html>`,

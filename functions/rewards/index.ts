@@ -18,7 +18,7 @@ export const routes = [
     method: 'GET',
     path: '/catalogue',
     auth: 'public',
-    handler: async () => ({ badges: BADGES, cosmetics: COSMETICS, stars: STARS }),
+    handler: async () => ({ badges: [...BADGES], cosmetics: [...COSMETICS], stars: STARS }),
   }),
   route({
     method: 'GET',

@@ -44,10 +44,15 @@ export interface RouteContext<
   headers: IncomingHttpHeaders;
 }
 
-export interface RouteResult {
+declare const fullResponse: unique symbol;
+
+/** A handler's full response (status, headers, body), made by `respond()`. */
+export interface RouteResult<B = unknown> {
   status?: number;
-  body?: unknown;
+  body?: B;
   headers?: Record<string, string>;
+  /** Type-level only: tells a full response from a body that has a `status` field. */
+  readonly [fullResponse]?: true;
 }
 
 export interface RouteDefinition<
@@ -56,10 +61,13 @@ export interface RouteDefinition<
   PS extends AnySchema | undefined,
   A extends AuthMode,
   L extends string | undefined = undefined,
+  M extends Method = Method,
+  P extends string = string,
+  R = unknown,
 > {
-  method: Method;
+  method: M;
   /** Path relative to the function, e.g. `/children/:childId/session`. */
-  path: string;
+  path: P;
   auth: A;
   /**
    * The path parameter naming the child this route acts on. The runtime canonicalises it,
@@ -78,7 +86,7 @@ export interface RouteDefinition<
       A,
       L
     >,
-  ) => Promise<RouteResult | unknown>;
+  ) => Promise<R>;
 }
 
 export interface Route {
@@ -95,13 +103,29 @@ export interface Route {
   handler: (ctx: any) => Promise<unknown>;
 }
 
+/**
+ * A route that keeps, for the compiler only, its method, path and what its handler resolves
+ * to: test/contract/handler-types.ts checks that against the route's response schemas
+ * (shared/contract/operations.ts), so a handler that drifts from its contract does not build.
+ */
+export interface TypedRoute<M extends Method = Method, P extends string = string, R = unknown>
+  extends Route {
+  method: M;
+  path: P;
+  /** Never set: carries the handler's result type. */
+  readonly resultType?: R;
+}
+
 export function route<
   A extends AuthMode,
   BS extends AnySchema | undefined = undefined,
   QS extends AnySchema | undefined = undefined,
   PS extends AnySchema | undefined = undefined,
   L extends string | undefined = undefined,
->(def: RouteDefinition<BS, QS, PS, A, L>): Route {
+  const M extends Method = Method,
+  const P extends string = string,
+  R = unknown,
+>(def: RouteDefinition<BS, QS, PS, A, L, M, P, R>): TypedRoute<M, P, R> {
   if (def.learner !== undefined && !def.path.includes(`:${def.learner}`)) {
     throw new Error(`Route ${def.method} ${def.path}: learner names no path parameter`);
   }
@@ -135,12 +159,12 @@ export function route<
 }
 
 /** Marks a handler's result as a full response (status, headers) rather than a JSON body. */
-export function respond(
+export function respond<B = undefined>(
   status: number,
-  body?: unknown,
+  body?: B,
   headers?: Record<string, string>,
-): RouteResult {
-  return Object.assign(Object.create(responseMarker), { status, body, headers }) as RouteResult;
+): RouteResult<B> {
+  return Object.assign(Object.create(responseMarker), { status, body, headers }) as RouteResult<B>;
 }
 const responseMarker = {};
 const isRouteResult = (v: unknown): v is RouteResult =>

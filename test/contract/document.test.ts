@@ -15,6 +15,7 @@ import {
 import { statusByCode } from '../../shared/errors.ts';
 import { httpFunctions } from '../../shared/registry.ts';
 import type { Route } from '../../shared/runtime/http.ts';
+import { checkedFunctions } from './handler-types.ts';
 
 type Json = Record<string, unknown>;
 type Operation = {
@@ -48,6 +49,11 @@ describe('docs/openapi.json', () => {
     const committed = readFileSync(CLIENT_TYPES_PATH, 'utf8');
     // On failure: run `npm run openapi` and commit clients/typescript/src/schema.ts.
     expect(committed === (await clientTypesText(built.document))).toBe(true);
+  });
+
+  it("checks every HTTP function's handlers against the contract at compile time", () => {
+    // test/contract/handler-types.ts: add the new function there.
+    expect(Object.keys(checkedFunctions).sort()).toEqual(httpFunctions.map((f) => f.name).sort());
   });
 
   it('has a contract for every route and a route for every contract', () => {
