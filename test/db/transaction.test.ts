@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDb, useDatabasePool } from '../../shared/db/client.ts';
 import { dbErrorOf } from '../../shared/db/errors.ts';
-import { isUnavailable, sqlStateOf } from '../../shared/db/resilience.ts';
+import { DB_LIMITS, isUnavailable, sqlStateOf } from '../../shared/db/resilience.ts';
 import { inTransaction } from '../../shared/db/transaction.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
@@ -24,12 +24,16 @@ describe('inTransaction', () => {
     const seen = await inTransaction('parent:probe', async (tx) => {
       const [row] = await tx.$queryRaw<{ actor: string; timeout: string; xid: string }[]>`
         SELECT current_setting('brainspark.actor') AS actor,
-               current_setting('statement_timeout') AS timeout,
+               (SELECT setting FROM pg_settings WHERE name = 'statement_timeout') AS timeout,
                txid_current()::text AS xid`;
       const [again] = await tx.$queryRaw<{ xid: string }[]>`SELECT txid_current()::text AS xid`;
       return { ...row, sameXid: row?.xid === again?.xid };
     });
-    expect(seen).toMatchObject({ actor: 'parent:probe', timeout: '3s', sameXid: true });
+    expect(seen).toMatchObject({
+      actor: 'parent:probe',
+      timeout: String(DB_LIMITS.statementTimeoutMs), // pg_settings reports it in ms
+      sameXid: true,
+    });
   });
 
   it('rolls back everything when the work throws', async () => {
