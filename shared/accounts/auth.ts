@@ -3,7 +3,7 @@
 // refresh token family.
 import { randomUUID } from 'node:crypto';
 import { issueAccessToken } from '../auth/access-token.ts';
-import { getDb, type Queryable } from '../db/client.ts';
+import { getDb, type Parent, type Queryable } from '../db/client.ts';
 import { dbErrorOf } from '../db/errors.ts';
 import { type Sql, sql } from '../db/sql.ts';
 import { inTransaction } from '../db/transaction.ts';
@@ -239,14 +239,14 @@ export async function changePassword(
   client: ClientInfo,
 ): Promise<Session> {
   const db = await getDb();
-  const [row] = await db.$queryRaw<(ParentRow & { password_hash: string | null })[]>`
-    SELECT ${PARENT_COLUMNS}, password_hash FROM parents
+  const [row] = await db.$queryRaw<(ParentRow & Pick<Parent, 'passwordHash'>)[]>`
+    SELECT ${PARENT_COLUMNS}, password_hash AS "passwordHash" FROM parents
      WHERE id = ${parentId}::uuid AND deleted_at IS NULL`;
   if (!row) throw new AppError('invalid_token', 'The session has ended; sign in again');
   const limits = await rateLimits();
   const emailAndClient = `${normalizeEmail(row.email)}|${client.ip ?? 'unknown'}`;
   await limits.consume('loginPerEmailAndClient', emailAndClient);
-  if (!row.password_hash || !(await verifySecret(row.password_hash, input.currentPassword))) {
+  if (!row.passwordHash || !(await verifySecret(row.passwordHash, input.currentPassword))) {
     throw new AppError('invalid_credentials', 'The current password is wrong', {
       fieldErrors: [{ path: 'body.currentPassword', message: 'Wrong password' }],
     });
@@ -254,7 +254,7 @@ export async function changePassword(
   await limits.refund('loginPerEmailAndClient', emailAndClient);
   await assertStrongPassword(input.newPassword, {
     email: row.email,
-    name: row.display_name ?? undefined,
+    name: row.displayName ?? undefined,
   });
   const passwordHash = await hashSecret(input.newPassword);
   return inTransaction(parentActor(parentId), async (tx) => {

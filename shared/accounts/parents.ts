@@ -1,31 +1,24 @@
 // The signed-in parent: profile (display name, IANA time zone, locale, settings deep-merged
 // into the JSONB), export of all family data, and account deletion (soft now; the retention
 // job hard-deletes later) which also revokes every refresh token.
-import { getDb, type Queryable } from '../db/client.ts';
+import { getDb, type Parent, type Queryable } from '../db/client.ts';
 import { dbErrorOf } from '../db/errors.ts';
 import { empty, type Sql, sql } from '../db/sql.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
 import { parentActor, sessionCheckedRead } from './db.ts';
 
-export interface ParentRow {
-  id: string;
-  email: string;
-  auth_provider: string;
-  display_name: string | null;
-  timezone: string;
-  locale: string;
-  subscription_tier: string;
-  subscription_expires_at: Date | null;
-  settings: Record<string, unknown>;
-  created_at: Date;
-  updated_at: Date;
-  last_login_at: Date | null;
-}
+/** A parent as PARENT_COLUMNS reads it: the generated model without the secrets. */
+export type ParentRow = Omit<Parent, 'passwordHash' | 'authProviderId' | 'deletedAt'>;
 
-/** Every column except password_hash (and deleted_at: callers only see live parents). */
-export const PARENT_COLUMNS = sql`id, email, auth_provider, display_name, timezone, locale, subscription_tier,
-  subscription_expires_at, settings, created_at, updated_at, last_login_at`;
+/**
+ * Every column except the secrets (and deleted_at: callers only see live parents), named as
+ * the generated `Parent` model names its fields, so raw reads are typed by the schema.
+ */
+export const PARENT_COLUMNS = sql`id, email, auth_provider AS "authProvider",
+  display_name AS "displayName", timezone, locale, subscription_tier AS "subscriptionTier",
+  subscription_expires_at AS "subscriptionExpiresAt", settings, created_at AS "createdAt",
+  updated_at AS "updatedAt", last_login_at AS "lastLoginAt"`;
 
 export interface ParentView {
   id: string;
@@ -44,20 +37,24 @@ export interface ParentView {
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
+/** The settings column is a JSON object (its default and every write); typed as any JSON. */
+const settingsOf = (row: Pick<ParentRow, 'settings'>): Record<string, unknown> =>
+  isPlainObject(row.settings) ? row.settings : {};
+
 export function toParentView(row: ParentRow): ParentView {
   return {
     id: row.id,
     email: row.email,
-    authProvider: row.auth_provider,
-    displayName: row.display_name,
+    authProvider: row.authProvider,
+    displayName: row.displayName,
     timezone: row.timezone,
     locale: row.locale,
-    subscriptionTier: row.subscription_tier,
-    subscriptionExpiresAt: iso(row.subscription_expires_at),
-    settings: row.settings,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-    lastLoginAt: iso(row.last_login_at),
+    subscriptionTier: row.subscriptionTier,
+    subscriptionExpiresAt: iso(row.subscriptionExpiresAt),
+    settings: settingsOf(row),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    lastLoginAt: iso(row.lastLoginAt),
   };
 }
 
@@ -160,8 +157,8 @@ export async function updateParent(parentId: string, update: ParentUpdate): Prom
   return inTransaction(parentActor(parentId), async (tx) => {
     const current = await loadLiveParent(tx, parentId, true);
     const settings = update.settings
-      ? deepMerge(current.settings, update.settings)
-      : current.settings;
+      ? deepMerge(settingsOf(current), update.settings)
+      : settingsOf(current);
     // Each patch is bounded by the body limit; the merged whole must be too, or repeated
     // patches with new keys grow the row (and every read of it) without end.
     if (update.settings && Buffer.byteLength(JSON.stringify(settings)) > MAX_SETTINGS_BYTES) {
