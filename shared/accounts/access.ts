@@ -3,39 +3,37 @@
 // child session reaches only its own child id (403 for any other).
 import type { Principal } from '../auth/principal.ts';
 import { markSessionChecked, sessionCheckSql } from '../auth/session.ts';
-import { getDb, type Queryable } from '../db/client.ts';
+import { type Child, getDb, type Queryable } from '../db/client.ts';
 import { empty, raw, type Sql, sql } from '../db/sql.ts';
 import { AppError } from '../errors.ts';
 import { RETENTION } from '../jobs/data-retention.ts';
 import type { AgeGroup } from '../learning/types.ts';
 import { currentConsentVersion, LIVE_GRANT } from './consents.ts';
 
-export interface ChildRow {
-  id: string;
-  parent_id: string;
-  name: string;
-  /** YYYY-MM-DD (selected as text: a DATE has no time zone to shift). */
-  birth_date: string;
+/**
+ * A child as CHILD_COLUMNS reads it: the generated `Child` model without its secrets and
+ * bookkeeping, with the birth date as text (YYYY-MM-DD: a DATE has no time zone to shift), the
+ * age group narrowed to the CHECK constraint's values, and two derived fields.
+ */
+export type ChildRow = Omit<
+  Child,
+  'birthDate' | 'ageGroup' | 'pinHash' | 'sessionVersion' | 'deletedAt'
+> & {
+  birthDate: string;
+  ageGroup: AgeGroup;
+  /** On the family's local date. */
   age: number;
-  age_group: AgeGroup;
-  avatar_id: string;
-  interests: string[];
-  vocabulary_level: number;
-  settings: Record<string, unknown>;
-  leaderboard_opt_in: boolean;
-  nickname: string | null;
-  has_pin: boolean;
-  created_at: Date;
-  updated_at: Date;
-  last_active_at: Date | null;
-}
+  hasPin: boolean;
+};
 
-// Age on the family's local date, like the age group (parents has no parent_id column, so the
-// subquery's parent_id is the child's).
-export const CHILD_COLUMNS = sql`id, parent_id, name, birth_date::text AS birth_date,
+// Columns named as the model names its fields. Age on the family's local date, like the age
+// group (parents has no parent_id column, so the subquery's parent_id is the child's).
+export const CHILD_COLUMNS = sql`id, parent_id AS "parentId", name, birth_date::text AS "birthDate",
   calculate_age(birth_date, (SELECT (NOW() AT TIME ZONE tzp.timezone)::date FROM parents tzp
-    WHERE tzp.id = parent_id)) AS age, age_group, avatar_id, interests, vocabulary_level, settings,
-  leaderboard_opt_in, nickname, pin_hash IS NOT NULL AS has_pin, created_at, updated_at, last_active_at`;
+    WHERE tzp.id = parent_id)) AS age, age_group AS "ageGroup", avatar_id AS "avatarId", interests,
+  vocabulary_level AS "vocabularyLevel", settings, leaderboard_opt_in AS "leaderboardOptIn",
+  nickname, pin_hash IS NOT NULL AS "hasPin", created_at AS "createdAt", updated_at AS "updatedAt",
+  last_active_at AS "lastActiveAt"`;
 
 /** Throws 403 when a child session tries to act for another child. Parents pass. */
 export function assertChildScope(principal: Principal, childId: string): void {

@@ -4,7 +4,7 @@
 
 import { issueAccessToken } from '../auth/access-token.ts';
 import type { Principal } from '../auth/principal.ts';
-import { getDb, type Queryable } from '../db/client.ts';
+import { type Child, getDb, type Queryable } from '../db/client.ts';
 import { dbErrorOf } from '../db/errors.ts';
 import { type Sql, sql } from '../db/sql.ts';
 import { inTransaction } from '../db/transaction.ts';
@@ -18,10 +18,11 @@ import {
   requireChildFeaturesConsent,
 } from './consents.ts';
 import { parentActor, sessionCheckedRead } from './db.ts';
+import { isPlainObject } from './parents.ts';
 import { hashSecret, verifySecret } from './passwords.ts';
 import { rateLimits } from './rate-limits.ts';
 
-export type AgeGroup = ChildRow['age_group'];
+export type AgeGroup = ChildRow['ageGroup'];
 
 export interface ChildView {
   id: string;
@@ -45,19 +46,19 @@ export function toChildView(row: ChildRow): ChildView {
   return {
     id: row.id,
     name: row.name,
-    birthDate: row.birth_date,
+    birthDate: row.birthDate,
     age: row.age,
-    ageGroup: row.age_group,
-    avatarId: row.avatar_id,
+    ageGroup: row.ageGroup,
+    avatarId: row.avatarId,
     interests: row.interests,
-    vocabularyLevel: row.vocabulary_level,
-    settings: row.settings,
-    leaderboardOptIn: row.leaderboard_opt_in,
+    vocabularyLevel: row.vocabularyLevel,
+    settings: isPlainObject(row.settings) ? row.settings : {},
+    leaderboardOptIn: row.leaderboardOptIn,
     nickname: row.nickname,
-    hasPin: row.has_pin,
-    createdAt: row.created_at.toISOString(),
-    updatedAt: row.updated_at.toISOString(),
-    lastActiveAt: row.last_active_at?.toISOString() ?? null,
+    hasPin: row.hasPin,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    lastActiveAt: row.lastActiveAt?.toISOString() ?? null,
   };
 }
 
@@ -156,23 +157,24 @@ export async function listChildren(
   const grace = RETENTION.softDeletedGrace;
   const { column, from, checked } = sessionCheckedRead();
   const found = await db.$queryRaw<
-    (ChildRow & { deleted_at: Date | null; delete_after: Date | null })[]
+    (ChildRow & { deletedAt: Date | null; deleteAfter: Date | null })[]
   >`
-    SELECT ${column}, ${CHILD_COLUMNS}, deleted_at, deleted_at + ${grace}::interval AS delete_after
+    SELECT ${column}, ${CHILD_COLUMNS}, deleted_at AS "deletedAt",
+           deleted_at + ${grace}::interval AS "deleteAfter"
       FROM ${from} LEFT JOIN children
         ON parent_id = ${parentId}::uuid AND (deleted_at IS NULL OR deleted_at > NOW() - ${grace}::interval)
      ORDER BY created_at, id`;
   checked();
   const rows = found.filter((r) => r.id !== null);
   return {
-    children: rows.filter((r) => !r.deleted_at).map(toChildView),
+    children: rows.filter((r) => !r.deletedAt).map(toChildView),
     pendingDeletion: rows
-      .filter((r) => r.deleted_at)
+      .filter((r) => r.deletedAt)
       .map((r) => ({
         id: r.id,
         name: r.name,
-        deletedAt: (r.deleted_at as Date).toISOString(),
-        deleteAfter: (r.delete_after as Date).toISOString(),
+        deletedAt: (r.deletedAt as Date).toISOString(),
+        deleteAfter: (r.deleteAfter as Date).toISOString(),
       })),
   };
 }
@@ -305,22 +307,21 @@ export async function openChildSession(
 ): Promise<ChildSession> {
   // One statement: the child (ownership and the session check), its PIN hash and session
   // version, and the family's consents. argon2 runs after it, holding no connection.
-  const row = await loadOwnedChild<{
-    pin_hash: string | null;
-    session_version: number;
-    granted: string[];
-  }>(parent(parentId), childId, {
-    extra: sql`pin_hash, session_version, ${grantedRequiredConsents(sql`children.parent_id`)} AS granted`,
+  const row = await loadOwnedChild<
+    Pick<Child, 'pinHash' | 'sessionVersion'> & { granted: string[] }
+  >(parent(parentId), childId, {
+    extra: sql`pin_hash AS "pinHash", session_version AS "sessionVersion",
+        ${grantedRequiredConsents(sql`children.parent_id`)} AS granted`,
   });
   assertRequiredConsents(row.granted);
-  if (row.pin_hash) {
+  if (row.pinHash) {
     if (pin === undefined) throw new AppError('invalid_pin', "This child's PIN is required");
     const limits = await rateLimits();
     // Count the attempt first, so concurrent guesses cannot slip past the limit. childId is
     // canonical (loadOwnedChild accepts no other spelling), so every spelling of the id that
     // reaches here shares one budget.
     await limits.consume('pinFailuresPerChild', row.id);
-    if (!(await verifySecret(row.pin_hash, pin))) throw new AppError('invalid_pin', 'Wrong PIN');
+    if (!(await verifySecret(row.pinHash, pin))) throw new AppError('invalid_pin', 'Wrong PIN');
     await limits.refund('pinFailuresPerChild', row.id);
   }
   // A PIN change bumps the version and so ends this session (assert_live_session).
@@ -329,7 +330,7 @@ export async function openChildSession(
     parentId,
     childId,
     ...(sessionId ? { sessionId } : {}),
-    sessionVersion: row.session_version,
+    sessionVersion: row.sessionVersion,
   });
   const view = toChildView(row);
   return {

@@ -117,7 +117,7 @@ export async function getParent(parentId: string): Promise<ParentView> {
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Objects merge key by key, recursively; anything else (arrays too) replaces. */
