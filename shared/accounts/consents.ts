@@ -3,7 +3,7 @@
 // who granted and who withdrew, when and from where, is append-only. Child features need
 // coppa, terms and privacy granted at their current versions (from config).
 import { config } from '../config.ts';
-import { getDb, type Queryable } from '../db/client.ts';
+import { type Consent, getDb, type Queryable } from '../db/client.ts';
 import { raw, type Sql, sql } from '../db/sql.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
@@ -30,18 +30,15 @@ export function currentConsentVersion(type: ConsentType): string {
   return versions[type];
 }
 
-interface ConsentRow {
-  id: string;
-  consent_type: ConsentType;
-  version: string;
-  granted_at: Date | null;
-  revoked_at: Date | null;
-  ip_address: string | null;
-  user_agent: string | null;
-  revoked_ip_address: string | null;
-  revoked_user_agent: string | null;
-  created_at: Date;
-}
+/**
+ * A grant as COLUMNS reads it: the generated `Consent` model (its type narrowed to the known
+ * types; revokedAt from the revocation if there is one) with where the revocation came from.
+ */
+type ConsentRow = Omit<Consent, 'parentId' | 'consentType'> & {
+  consentType: ConsentType;
+  revokedIpAddress: string | null;
+  revokedUserAgent: string | null;
+};
 
 export interface ConsentView {
   id: string;
@@ -60,9 +57,10 @@ export interface ConsentView {
 // A grant with its revocation, if any (the legacy revoked_at column for revocations recorded
 // before consent_revocations existed is copied into it by the migration).
 const FROM_CONSENTS = sql`consents c LEFT JOIN consent_revocations r ON r.consent_id = c.id`;
-const COLUMNS = sql`c.id, c.consent_type, c.version, c.granted_at, COALESCE(r.revoked_at, c.revoked_at) AS revoked_at,
-  host(c.ip_address) AS ip_address, c.user_agent, host(r.ip_address) AS revoked_ip_address,
-  r.user_agent AS revoked_user_agent, c.created_at`;
+const COLUMNS = sql`c.id, c.consent_type AS "consentType", c.version, c.granted_at AS "grantedAt",
+  COALESCE(r.revoked_at, c.revoked_at) AS "revokedAt", host(c.ip_address) AS "ipAddress",
+  c.user_agent AS "userAgent", host(r.ip_address) AS "revokedIpAddress",
+  r.user_agent AS "revokedUserAgent", c.created_at AS "createdAt"`;
 /** The grant `c` (a consents row) is live: granted and not revoked (SQL text: raw() it). */
 export const LIVE_GRANT = `c.granted_at IS NOT NULL AND c.revoked_at IS NULL
   AND NOT EXISTS (SELECT 1 FROM consent_revocations lr WHERE lr.consent_id = c.id)`;
@@ -71,15 +69,15 @@ const liveGrant = raw(LIVE_GRANT);
 function toView(row: ConsentRow): ConsentView {
   return {
     id: row.id,
-    type: row.consent_type,
+    type: row.consentType,
     version: row.version,
-    grantedAt: row.granted_at?.toISOString() ?? null,
-    revokedAt: row.revoked_at?.toISOString() ?? null,
-    ipAddress: row.ip_address,
-    userAgent: row.user_agent,
-    revokedIpAddress: row.revoked_ip_address,
-    revokedUserAgent: row.revoked_user_agent,
-    createdAt: row.created_at.toISOString(),
+    grantedAt: row.grantedAt?.toISOString() ?? null,
+    revokedAt: row.revokedAt?.toISOString() ?? null,
+    ipAddress: row.ipAddress,
+    userAgent: row.userAgent,
+    revokedIpAddress: row.revokedIpAddress,
+    revokedUserAgent: row.revokedUserAgent,
+    createdAt: row.createdAt.toISOString(),
   };
 }
 
@@ -172,7 +170,7 @@ export async function revokeConsent(
 ): Promise<{ revoked: ConsentView[]; childrenScheduledForDeletion: number }> {
   return inTransaction(parentActor(parentId), async (tx) => {
     // One statement: the revocations and, for coppa, the children's deletion.
-    const rows = await tx.$queryRaw<(ConsentRow & { children_deleted: number })[]>`
+    const rows = await tx.$queryRaw<(ConsentRow & { childrenDeleted: number })[]>`
       WITH r AS (
              INSERT INTO consent_revocations (consent_id, parent_id, ip_address, user_agent)
              SELECT c.id, c.parent_id, ${ipOrNull(client.ip)}::inet,
@@ -185,12 +183,12 @@ export async function revokeConsent(
               WHERE ${type === 'coppa'}::boolean AND EXISTS (SELECT 1 FROM r)
                 AND parent_id = ${parentId}::uuid AND deleted_at IS NULL
              RETURNING id)
-      SELECT ${COLUMNS}, (SELECT COUNT(*)::int FROM kids) AS children_deleted
+      SELECT ${COLUMNS}, (SELECT COUNT(*)::int FROM kids) AS "childrenDeleted"
         FROM consents c JOIN r ON r.consent_id = c.id ORDER BY c.created_at DESC`;
     if (rows.length === 0) throw new AppError('not_found', `No ${type} consent is granted`);
     return {
       revoked: rows.map(toView),
-      childrenScheduledForDeletion: rows[0]?.children_deleted ?? 0,
+      childrenScheduledForDeletion: rows[0]?.childrenDeleted ?? 0,
     };
   });
 }
