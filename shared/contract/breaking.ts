@@ -1,6 +1,7 @@
 // Breaking changes between two OpenAPI documents, as a client built against the older one would
 // feel them: an operation or success response removed, a request field newly required or no
-// longer accepted, a response field removed or no longer always there, a type changed.
+// longer accepted, a response field removed or no longer always there, a type changed, a
+// request value (enum/const) no longer accepted or a response value the client never saw.
 // test/contract/versioning.test.ts fails on any of them unless the major version changed.
 
 type Json = Record<string, unknown>;
@@ -43,6 +44,32 @@ function typesOf(schema: Schema, resolve: (s: Schema) => Schema): Set<string> | 
   return undefined;
 }
 
+/**
+ * The values a schema is limited to (enum/const, across anyOf/oneOf variants), or undefined
+ * when any value of its type goes.
+ */
+function valuesOf(schema: Schema, resolve: (s: Schema) => Schema): Set<string> | undefined {
+  const s = resolve(schema);
+  if (typeof s !== 'object' || s === null) return undefined;
+  if (Array.isArray(s.enum)) return new Set(s.enum.map((v) => JSON.stringify(v)));
+  if ('const' in s) return new Set([JSON.stringify(s.const)]);
+  const variants = (s.anyOf ?? s.oneOf) as Schema[] | undefined;
+  if (!Array.isArray(variants)) return undefined;
+  const out = new Set<string>();
+  for (const v of variants) {
+    // A variant that is only `null` adds the value null; any other open variant opens all.
+    const only = resolve(v);
+    if (typeof only === 'object' && only !== null && only.type === 'null') {
+      out.add('null');
+      continue;
+    }
+    const values = valuesOf(v, resolve);
+    if (!values) return undefined;
+    for (const x of values) out.add(x);
+  }
+  return out;
+}
+
 const objectParts = (schema: Schema, resolve: (s: Schema) => Schema) => {
   const s = resolve(schema);
   if (typeof s !== 'object' || s === null) return undefined;
@@ -78,6 +105,20 @@ function compareSchemas(
       return;
     }
   }
+  // Enumerated values: a request may accept more of them, a response may give fewer.
+  const vb = valuesOf(before, resolve.before);
+  const va = valuesOf(after, resolve.after);
+  if (direction === 'request' && vb !== undefined) {
+    const dropped = va === undefined ? [] : [...vb].filter((v) => !va.has(v));
+    if (dropped.length > 0) out.push(`${where}: no longer accepts ${dropped.join(', ')}`);
+  } else if (direction === 'request' && va !== undefined) {
+    out.push(`${where}: now limited to ${[...va].join(', ')}`);
+  } else if (direction === 'response' && va !== undefined) {
+    const added = vb === undefined ? [] : [...va].filter((v) => !vb.has(v));
+    if (added.length > 0) out.push(`${where}: may now answer ${added.join(', ')}`);
+  } else if (direction === 'response' && vb !== undefined) {
+    out.push(`${where}: no longer limited to ${[...vb].join(', ')}`);
+  }
   const ob = objectParts(before, resolve.before);
   const oa = objectParts(after, resolve.after);
   if (ob && oa) {
@@ -100,13 +141,13 @@ function compareSchemas(
   const ib = resolve.before(before);
   const ia = resolve.after(after);
   // Unions of the same arity (e.g. a child's view or a parent's): compared variant by variant.
-  const vb =
+  const ub =
     typeof ib === 'object' ? ((ib?.anyOf ?? ib?.oneOf) as Schema[] | undefined) : undefined;
-  const va =
+  const ua =
     typeof ia === 'object' ? ((ia?.anyOf ?? ia?.oneOf) as Schema[] | undefined) : undefined;
-  if (vb && va && vb.length === va.length) {
-    vb.forEach((v, i) => {
-      compareSchemas(v, va[i], `${where}<${i}>`, direction, resolve, out, depth + 1);
+  if (ub && ua && ub.length === ua.length) {
+    ub.forEach((v, i) => {
+      compareSchemas(v, ua[i], `${where}<${i}>`, direction, resolve, out, depth + 1);
     });
   }
   if (typeof ib === 'object' && typeof ia === 'object' && ib?.items && ia?.items) {

@@ -1,6 +1,7 @@
 // The document carries a semver version. Compared with the last released document
 // (docs/openapi.released.json, written by `npm run openapi -- --release`), a breaking change
-// (removed operation, removed or newly required field, changed type) needs a new major version.
+// (removed operation, removed or newly required field, changed type, a request value no longer
+// accepted or a new response value) needs a new major version.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { breakingChanges, majorOf } from '../../shared/contract/breaking.ts';
@@ -81,6 +82,42 @@ describe('API versioning', () => {
       signup.requestBody.content['application/json'].schema.properties.referrer = {
         type: 'string',
       };
+      expect(breakingChanges(base, next)).toEqual([]);
+    });
+
+    type StartBody = {
+      requestBody: {
+        content: { 'application/json': { schema: { properties: { type: { enum: string[] } } } } };
+      };
+    };
+    const startType = (doc: Doc) => {
+      const op = doc.paths['/conversations/children/{childId}']?.post as StartBody | undefined;
+      if (!op) throw new Error('no POST /conversations/children/{childId} in the document');
+      return op.requestBody.content['application/json'].schema.properties.type;
+    };
+
+    it('finds a request value no longer accepted and a response value clients never saw', () => {
+      const next = clone(base) as Doc & Json;
+      const type = startType(next);
+      type.enum = type.enum.filter((v) => v !== 'debate');
+      const ageGroup = next.components.schemas.AgeGroup as unknown as { enum: string[] };
+      ageGroup.enum = [...ageGroup.enum, 'teen_titans'];
+      const changes = breakingChanges(base, next);
+      expect(changes).toContain(
+        'POST /conversations/children/{childId} body.type: no longer accepts "debate"',
+      );
+      expect(
+        changes.some((c) => /ageGroup: may now answer "teen_titans"$/.test(c)),
+        changes.join('\n'),
+      ).toBe(true);
+    });
+
+    it('lets a request accept more values and a response give fewer', () => {
+      const next = clone(base) as Doc & Json;
+      const type = startType(next);
+      type.enum = [...type.enum, 'quiz'];
+      const child = next.components.schemas.Child as Json & { properties: Record<string, Json> };
+      child.properties.ageGroup = { type: 'string', enum: ['wonder_cubs', 'curious_explorers'] };
       expect(breakingChanges(base, next)).toEqual([]);
     });
   });
