@@ -52,7 +52,7 @@ export interface RouteResult<B = unknown> {
   body?: B;
   headers?: Record<string, string>;
   /** Type-level only: tells a full response from a body that has a `status` field. */
-  readonly [fullResponse]?: true;
+  readonly [fullResponse]: true;
 }
 
 export interface RouteDefinition<
@@ -421,7 +421,9 @@ export function createHttpHandler(name: string, routes: readonly Route[]): HttpH
         if (principal) await ensureSessionChecked(await getDb());
         return value;
       });
-      const response = isRouteResult(result) ? result : { status: 200, body: result };
+      const response: Omit<RouteResult, typeof fullResponse> = isRouteResult(result)
+        ? result
+        : { status: 200, body: result };
       if (response.headers) res.set(response.headers);
       if (response.body === undefined) res.status(response.status ?? 204).end();
       // A page (e.g. the unsubscribe confirmation) is sent as is, with the handler's type.
