@@ -14,13 +14,13 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { migrateUp } from '../shared/db/migrator.ts';
 import { DB_LIMITS } from '../shared/db/resilience.ts';
+import { freePort } from './lib/free-port.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -37,17 +37,6 @@ function pgTool(tool: string, args: string[]): string {
   const cmd = asRoot ? 'runuser' : path.join(BIN, tool);
   const full = asRoot ? ['-u', 'postgres', '--', path.join(BIN, tool), ...args] : args;
   return execFileSync(cmd, full, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -17,8 +17,7 @@ import {
   grantedRequiredConsents,
   requireChildFeaturesConsent,
 } from './consents.ts';
-import { parentActor, sessionCheckedRead } from './db.ts';
-import { isPlainObject } from './parents.ts';
+import { jsonObject, parentActor, sessionCheckedRead } from './db.ts';
 import { hashSecret, verifySecret } from './passwords.ts';
 import { rateLimits } from './rate-limits.ts';
 
@@ -52,7 +51,7 @@ export function toChildView(row: ChildRow): ChildView {
     avatarId: row.avatarId,
     interests: row.interests,
     vocabularyLevel: row.vocabularyLevel,
-    settings: isPlainObject(row.settings) ? row.settings : {},
+    settings: jsonObject(row.settings),
     leaderboardOptIn: row.leaderboardOptIn,
     nickname: row.nickname,
     hasPin: row.hasPin,

@@ -25,3 +25,13 @@ export function sessionCheckedRead(): { column: Sql; from: Sql; checked(): void 
     checked: () => (check ? markSessionChecked() : undefined),
   };
 }
+
+export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A JSONB column that always holds an object (parents' and children's settings: their default
+ * and every write), which the generated models type as any JSON value.
+ */
+export const jsonObject = (value: unknown): Record<string, unknown> =>
+  isPlainObject(value) ? value : {};

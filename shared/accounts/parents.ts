@@ -6,7 +6,7 @@ import { dbErrorOf } from '../db/errors.ts';
 import { empty, type Sql, sql } from '../db/sql.ts';
 import { inTransaction } from '../db/transaction.ts';
 import { AppError } from '../errors.ts';
-import { parentActor, sessionCheckedRead } from './db.ts';
+import { isPlainObject, jsonObject, parentActor, sessionCheckedRead } from './db.ts';
 
 /** A parent as PARENT_COLUMNS reads it: the generated model without the secrets. */
 export type ParentRow = Omit<Parent, 'passwordHash' | 'authProviderId' | 'deletedAt'>;
@@ -37,10 +37,6 @@ export interface ParentView {
 
 const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 
-/** The settings column is a JSON object (its default and every write); typed as any JSON. */
-const settingsOf = (row: Pick<ParentRow, 'settings'>): Record<string, unknown> =>
-  isPlainObject(row.settings) ? row.settings : {};
-
 export function toParentView(row: ParentRow): ParentView {
   return {
     id: row.id,
@@ -51,7 +47,7 @@ export function toParentView(row: ParentRow): ParentView {
     locale: row.locale,
     subscriptionTier: row.subscriptionTier,
     subscriptionExpiresAt: iso(row.subscriptionExpiresAt),
-    settings: settingsOf(row),
+    settings: jsonObject(row.settings),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     lastLoginAt: iso(row.lastLoginAt),
@@ -117,9 +113,6 @@ export async function getParent(parentId: string): Promise<ParentView> {
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
-export const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
 /** Objects merge key by key, recursively; anything else (arrays too) replaces. */
 export function deepMerge(
   base: Record<string, unknown>,
@@ -157,8 +150,8 @@ export async function updateParent(parentId: string, update: ParentUpdate): Prom
   return inTransaction(parentActor(parentId), async (tx) => {
     const current = await loadLiveParent(tx, parentId, true);
     const settings = update.settings
-      ? deepMerge(settingsOf(current), update.settings)
-      : settingsOf(current);
+      ? deepMerge(jsonObject(current.settings), update.settings)
+      : jsonObject(current.settings);
     // Each patch is bounded by the body limit; the merged whole must be too, or repeated
     // patches with new keys grow the row (and every read of it) without end.
     if (update.settings && Buffer.byteLength(JSON.stringify(settings)) > MAX_SETTINGS_BYTES) {
