@@ -1,7 +1,8 @@
 // Throughput of three hot requests against a baseline that sends the same SQL with plain `pg`,
 // in the same run (issue 10). Not a timed test: a measurement to read, with the machine.
 //
-//   npm run bench [-- --families 40 --concurrency 20 --seconds 2 --rounds 8 --pool 2 --only message]
+//   npm run bench [-- --families 40 --concurrency 20 --seconds 2 --rounds 8 --pool 2 --only message
+//                    --profile /tmp/prof]
 //
 // - The project: the real HTTP functions (topics, streaks, conversations) in process under the
 //   Functions Framework, behind one local node:http front (like scripts/bench-requests.ts), on a
@@ -28,8 +29,9 @@
 //   load average, and the same flags.
 import { execSync, fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import inspector from 'node:inspector/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -180,14 +182,45 @@ function uuidsIn(value: unknown, into: Set<string>): void {
   }
 }
 
-function substitute(value: unknown, map: Map<string, string>): unknown {
+function substitute(value: unknown, map: Map<string, string>, exact: Map<string, string>): unknown {
   if (typeof value === 'string') {
+    const whole = exact.get(value);
+    if (whole !== undefined) return whole;
     let s = value;
     for (const [from, to] of map) if (s.includes(from)) s = s.split(from).join(to);
     return s;
   }
-  if (Array.isArray(value)) return value.map((v) => substitute(v, map));
+  if (Array.isArray(value)) return value.map((v) => substitute(v, map, exact));
   return value;
+}
+
+const XMINS = /^\d+(,\d+)*$/;
+
+/**
+ * Walks a captured result and the replay's result side by side. A UUID the replay got back in
+ * place of the captured one is substituted wherever it occurs later (ids the request created);
+ * a row version (xmin, or a comma-separated list of them) is substituted where a later parameter
+ * is exactly that value: the guarded writes compare the versions they read, and a stale one
+ * would make the baseline skip every write the project does.
+ */
+function learn(
+  captured: unknown,
+  now: unknown,
+  map: Map<string, string>,
+  exact: Map<string, string>,
+): void {
+  if (typeof captured === 'string') {
+    if (typeof now !== 'string' || captured === now) return;
+    if (/^[0-9a-f-]{36}$/i.test(captured)) map.set(captured.toLowerCase(), now);
+    else if (XMINS.test(captured) && XMINS.test(now)) exact.set(captured, now);
+  } else if (Array.isArray(captured)) {
+    if (!Array.isArray(now)) return;
+    for (const [i, c] of captured.entries()) learn(c, now[i], map, exact);
+  } else if (captured && typeof captured === 'object' && !(captured instanceof Date)) {
+    if (!now || typeof now !== 'object') return;
+    for (const [k, c] of Object.entries(captured))
+      learn(c, (now as Record<string, unknown>)[k], map, exact);
+  }
 }
 
 const rowsOf = (res: unknown): unknown[][] | undefined => {
@@ -377,15 +410,18 @@ async function main(): Promise<void> {
   // The baseline: the recorded statements of that family's request, replayed with plain pg.
   const traces = new Map<string, Trace>();
   let baselineFailures = 0;
+  let divergent = 0;
+  let firstDivergence: string | undefined;
   let firstBaselineFailure: string | undefined;
   async function replay(trace: Trace, idempotencyKey: string | undefined): Promise<void> {
     const map = new Map<string, string>();
+    const exact = new Map<string, string>();
     if (trace.idempotencyKey && idempotencyKey) map.set(trace.idempotencyKey, idempotencyKey);
     for (const g of trace.generated) map.set(g, randomUUID());
     let tx: { client: pg.PoolClient; captured: number } | undefined;
     try {
       for (const s of trace.statements) {
-        const values = s.values.map((v) => substitute(v, map));
+        const values = s.values.map((v) => substitute(v, map, exact));
         const begins = /^\s*BEGIN\b/i.test(s.text);
         let res: pg.QueryResult | undefined;
         try {
@@ -403,8 +439,13 @@ async function main(): Promise<void> {
         for (const [i, row] of (s.rows ?? []).entries()) {
           for (const [j, cell] of row.entries()) {
             const next = now?.[i]?.[j];
-            if (typeof cell !== 'string' || typeof next !== 'string' || cell === next) continue;
-            if (/^[0-9a-f-]{36}$/i.test(cell)) map.set(cell.toLowerCase(), next);
+            // A flag that flips (a guard that no longer holds, a session no longer live) means
+            // the replay did less (or other) work than the project: reported, not hidden.
+            if (typeof cell === 'boolean' && cell !== next) {
+              divergent++;
+              firstDivergence ??= `${s.text.slice(0, 80)}... row ${i} column ${j}: ${cell} -> ${String(next)}`;
+            }
+            learn(cell, next, map, exact);
           }
         }
       }
@@ -663,6 +704,28 @@ async function main(): Promise<void> {
     return { r, cpuUs: used.user + used.system, dbCpuMs, statements };
   }
 
+  // --profile DIR: a CPU profile (.cpuprofile, for Chrome DevTools) of each project round alone,
+  // so the project's own costs are not mixed with the baseline's or the setup's.
+  const profileDir = (() => {
+    const i = process.argv.indexOf('--profile');
+    return i >= 0 ? process.argv[i + 1] : undefined;
+  })();
+  const profiler = profileDir ? new inspector.Session() : undefined;
+  if (profiler && profileDir) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    mkdirSync(profileDir, { recursive: true });
+  }
+  let profiles = 0;
+  async function saveProfile(session: inspector.Session, route: RouteName): Promise<void> {
+    const { profile } = await session.post('Profiler.stop');
+    const file = path.join(
+      profileDir ?? '.',
+      `${route.replace(/\W+/g, '-')}-${++profiles}.cpuprofile`,
+    );
+    writeFileSync(file, JSON.stringify(profile));
+  }
+
   const results = new Map<RouteName, { project: Side; baseline: Side }>();
   const empty = (): Side => ({
     ok: 0,
@@ -683,7 +746,9 @@ async function main(): Promise<void> {
     for (const side of ['project', 'baseline'] as const) await round(targets[side], 1000); // warm-up
     for (let n = 0; n < rounds; n++) {
       for (const side of ['project', 'baseline'] as const) {
+        if (profiler && side === 'project') await profiler.post('Profiler.start');
         const { r, cpuUs, dbCpuMs, statements } = await round(targets[side], seconds * 1000);
+        if (profiler && side === 'project') await saveProfile(profiler, route);
         const s = sides[side];
         s.ok += r.ok;
         s.errors += r.errors;
@@ -762,6 +827,10 @@ async function main(): Promise<void> {
       .filter((side) => s[side].firstError)
       .map((side) => `- ${route} ${side}: first error ${s[side].firstError}`),
   );
+  if (divergent)
+    errors.push(
+      `- baseline replays whose results flipped a flag (it did other work than the project): ${divergent}; first: ${firstDivergence}`,
+    );
   if (baselineFailures)
     errors.push(`- baseline replay failures: ${baselineFailures}; first: ${firstBaselineFailure}`);
   if (errors.length) lines.push('errors:', ...errors);
