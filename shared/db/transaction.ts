@@ -5,7 +5,7 @@
 import { markSessionChecked, sessionCheckSql } from '../auth/session.ts';
 import { getDb, type Tx } from './client.ts';
 import { DB_LIMITS } from './resilience.ts';
-import { empty, sql } from './sql.ts';
+import { empty, type Sql, sql } from './sql.ts';
 
 export interface TransactionOptions {
   /** A read-only snapshot gives multi-query reads (exports) one consistent view. */
@@ -32,22 +32,12 @@ export async function inTransaction<T>(
   options: TransactionOptions = {},
 ): Promise<T> {
   const db = await getDb();
-  const check = sessionCheckSql();
-  const lock =
-    options.lockKey === undefined
-      ? empty
-      : sql`, pg_advisory_xact_lock(hashtext(${options.lockKey}))`;
-  const readOnly = options.readOnlySnapshot
-    ? sql`, set_config('transaction_read_only', 'on', true)`
-    : empty;
+  const opening = openingStatement(actor, options);
   const result = await db.$transaction(
     async (tx) => {
       // $executeRaw: pg_advisory_xact_lock returns void, which $queryRaw cannot decode.
-      await tx.$executeRaw`SELECT set_config('brainspark.actor', ${actor}, true),
-          set_config('statement_timeout', ${`${DB_LIMITS.statementTimeoutMs}ms`}, true),
-          set_config('lock_timeout', ${`${DB_LIMITS.lockTimeoutMs}ms`}, true)
-          ${check ? sql`, ${check}` : empty}${lock}${readOnly}`;
-      if (check) markSessionChecked();
+      await tx.$executeRaw(opening.sql);
+      opening.succeeded();
       return work(tx);
     },
     {
@@ -59,4 +49,52 @@ export async function inTransaction<T>(
     },
   );
   return result;
+}
+
+/**
+ * The same transaction for work that is one statement known before it opens (e.g. a guarded
+ * write built from what was read earlier): BEGIN, the opening statement, `statement`, COMMIT,
+ * sent as Prisma's batch `$transaction`, which skips the interactive transaction's
+ * bookkeeping (measured: about 0.1-0.25 ms CPU less per transaction, 20 in flight). Resolves
+ * to the statement's rows, typed by the caller as with `$queryRaw`.
+ */
+export async function inTransactionStatement<R>(
+  actor: string,
+  statement: Sql,
+  options: Omit<TransactionOptions, 'timeoutMs'> = {},
+): Promise<R[]> {
+  const db = await getDb();
+  const opening = openingStatement(actor, options);
+  const [, rows] = await db.$transaction(
+    [db.$executeRaw(opening.sql), db.$queryRaw<R[]>(statement)],
+    options.readOnlySnapshot ? { isolationLevel: 'RepeatableRead' } : undefined,
+  );
+  opening.succeeded();
+  return rows;
+}
+
+/**
+ * The opening statement of every transaction: names the actor for the audit trail, bounds
+ * statements and lock waits, carries the request's session check and takes the optional
+ * advisory lock. `succeeded()` records that the session check ran.
+ */
+function openingStatement(
+  actor: string,
+  options: TransactionOptions,
+): { sql: Sql; succeeded(): void } {
+  const check = sessionCheckSql();
+  const lock =
+    options.lockKey === undefined
+      ? empty
+      : sql`, pg_advisory_xact_lock(hashtext(${options.lockKey}))`;
+  const readOnly = options.readOnlySnapshot
+    ? sql`, set_config('transaction_read_only', 'on', true)`
+    : empty;
+  return {
+    sql: sql`SELECT set_config('brainspark.actor', ${actor}, true),
+          set_config('statement_timeout', ${`${DB_LIMITS.statementTimeoutMs}ms`}, true),
+          set_config('lock_timeout', ${`${DB_LIMITS.lockTimeoutMs}ms`}, true)
+          ${check ? sql`, ${check}` : empty}${lock}${readOnly}`,
+    succeeded: () => (check ? markSessionChecked() : undefined),
+  };
 }

@@ -16,6 +16,7 @@ import { AppError, type FieldError, isAppError, titleFor } from '../errors.ts';
 import type { Learner } from '../learning/learner.ts';
 import { errorFields, type Logger, logger } from '../log.ts';
 import { installMalformedBodyHandler, MAX_BODY_BYTES } from './body-errors.ts';
+import { useHttpRequestScopes } from './request-scope.ts';
 
 export { MAX_BODY_BYTES };
 
@@ -492,13 +493,12 @@ export function defineHttpFunction(name: string, routes: readonly Route[]): Http
   installMalformedBodyHandler();
   const handler = createHttpHandler(name, routes);
   routeTables.set(name, routes);
+  // No per-request Domain (and so no process-wide domain hook) in an HTTP-only process:
+  // see request-scope.ts for why and what a job's process keeps.
+  useHttpRequestScopes();
   ff.http(name, (req, res) => {
-    // The framework runs each request in a `domain` only to turn an error thrown from a
-    // stray callback into a 500; our handler catches everything it awaits. Left entered,
-    // the domain is attached to every promise the request creates (with a destroy hook
-    // each): measured under npm run bench, leaving it cut CPU per request by 10-20%. A throw
-    // from a stray callback now takes the framework's process-level path (a 500 for the
-    // request, then the instance restarts), which Node recommends over resuming after one.
+    // Where a job shares the process (npm start, tests) the framework's request runs in a real
+    // domain; left entered, it would be attached to every promise the request creates.
     (process as { domain?: { exit(): void } | null }).domain?.exit();
     return handler(req, res);
   });

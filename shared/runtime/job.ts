@@ -14,6 +14,7 @@ import { isUnavailable, reportUnavailable } from '../db/resilience.ts';
 import { isoDate } from '../jobs/time.ts';
 import type { JobArgs, JobReport, JobResult } from '../jobs/types.ts';
 import { errorFields, logger } from '../log.ts';
+import { useNodeDomains } from './request-scope.ts';
 
 /** The data of a Pub/Sub messagePublished CloudEvent. */
 export interface PubsubMessagePublishedData {
@@ -138,6 +139,8 @@ export function defineJob(name: string, definition: JobDefinition): JobHandler {
     }
   };
 
+  // The framework's CloudEvent wrapper needs a real domain (request-scope.ts).
+  useNodeDomains();
   cloudEvent<PubsubMessagePublishedData>(name, handler);
   return handler;
 }

@@ -9,7 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { config } from '../../config.ts';
 import { getDb, type Queryable } from '../../db/client.ts';
 import { type Sql, sql } from '../../db/sql.ts';
-import { inTransaction } from '../../db/transaction.ts';
+import { inTransaction, inTransactionStatement } from '../../db/transaction.ts';
 import { AppError } from '../../errors.ts';
 import { type AlertMessage, publishAlerts } from '../alerts.ts';
 import { localDate } from '../clock.ts';
@@ -421,31 +421,37 @@ export async function postMessage(
     alertId: randomUUID(),
   };
 
-  let alert: AlertMessage | undefined;
-  const result = await inTransaction(
-    childActor(learner),
-    async (tx) => {
-      for (let attempt = 1; ; attempt++) {
-        if (attempt > 1) {
-          // Another write for this child came first: read again, under the lock now.
-          state = await readPostState(tx, learner, conversationId, key, today);
-          const replay = replayOf(state, hash);
-          if (replay) return { ...replay, replayed: true };
-        }
-        const current = openConversation(state, learner, now);
-        const p = plan(learner, state, current, turn, key, hash, today, now);
-        const [row] = await tx.$queryRaw<Array<{ ok: boolean }>>(p.write);
-        if (row?.ok) {
-          alert = p.alert;
-          return { ...p.response, replayed: false };
-        }
-        if (attempt >= MAX_ATTEMPTS) {
-          throw new AppError('unavailable', 'Too many concurrent changes; try again');
-        }
-      }
-    },
-    { lockKey: `child:${learner.childId}` },
-  );
+  const actor = childActor(learner);
+  const lockKey = `child:${learner.childId}`;
+  // The common case: nothing else wrote for this child since the read, so the write planned
+  // from it commits as one statement in a batch transaction.
+  const first = plan(learner, state, conversation, turn, key, hash, today, now);
+  const [row] = await inTransactionStatement<{ ok: boolean }>(actor, first.write, { lockKey });
+  let alert = row?.ok ? first.alert : undefined;
+  const result = row?.ok
+    ? { ...first.response, replayed: false }
+    : // Another write for this child came first: read again under the lock, plan again.
+      await inTransaction(
+        actor,
+        async (tx) => {
+          for (let attempt = 2; ; attempt++) {
+            state = await readPostState(tx, learner, conversationId, key, today);
+            const replay = replayOf(state, hash);
+            if (replay) return { ...replay, replayed: true };
+            const current = openConversation(state, learner, now);
+            const p = plan(learner, state, current, turn, key, hash, today, now);
+            const [again] = await tx.$queryRaw<Array<{ ok: boolean }>>(p.write);
+            if (again?.ok) {
+              alert = p.alert;
+              return { ...p.response, replayed: false };
+            }
+            if (attempt >= MAX_ATTEMPTS) {
+              throw new AppError('unavailable', 'Too many concurrent changes; try again');
+            }
+          }
+        },
+        { lockKey },
+      );
   if (alert) await publishAlerts([alert]);
   return result;
 }
