@@ -16,8 +16,10 @@
 //   per request with plain pg (BEGIN..COMMIT on one checked-out client, the rest through
 //   pool.query) and answers with the recorded body. Values the request creates are not
 //   replayed verbatim: ids returned by earlier statements are mapped to the ids the replay got
-//   back, UUIDs generated in JS get fresh ones, the Idempotency-Key is the request's own.
-//   It does the project's database work without auth, validation, the tutor or safety scan.
+//   back, row versions (xmin) read earlier to the versions the replay read (a guarded write
+//   compares them), UUIDs generated in JS get fresh ones, the Idempotency-Key is the request's
+//   own. It does the project's database work without auth, validation, the tutor or safety
+//   scan; a boolean result that differs from the capture (a guard that failed) is reported.
 // - Load: a separate process (fork) with node:http and a keep-alive Agent, a fixed number of
 //   requests in flight (each worker owns its own families, so no two in-flight requests touch
 //   one child), rounds of --seconds interleaved project, baseline, project, ... after a
