@@ -20,6 +20,24 @@ afterAll(async () => {
   await db.drop();
 });
 
+/** Holds `lockKey` in a transaction until `release()`, noting entry and exit in `order`. */
+function holdLock(lockKey: string, order: string[]) {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const first = inTransaction(
+    'system:test',
+    async () => {
+      order.push('first in');
+      await held;
+      order.push('first out');
+    },
+    { lockKey },
+  );
+  return { first, release };
+}
+
 describe('inTransaction', () => {
   it('names the actor for the audit trail and bounds statements, inside one transaction', async () => {
     const seen = await inTransaction('parent:probe', async (tx) => {
@@ -50,19 +68,7 @@ describe('inTransaction', () => {
 
   it('serialises transactions that share a lock key and lets others through', async () => {
     const order: string[] = [];
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const first = inTransaction(
-      'system:test',
-      async () => {
-        order.push('first in');
-        await held;
-        order.push('first out');
-      },
-      { lockKey: 'child:lock-probe' },
-    );
+    const { first, release } = holdLock('child:lock-probe', order);
     await new Promise((r) => setTimeout(r, 100));
     const second = inTransaction(
       'system:test',
@@ -142,19 +148,7 @@ describe('inTransactionStatement', () => {
 
   it('waits for a transaction holding the same lock key', async () => {
     const order: string[] = [];
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const first = inTransaction(
-      'system:test',
-      async () => {
-        order.push('first in');
-        await held;
-        order.push('first out');
-      },
-      { lockKey: 'child:statement-lock' },
-    );
+    const { first, release } = holdLock('child:statement-lock', order);
     await new Promise((r) => setTimeout(r, 100));
     const second = inTransactionStatement<{ one: number }>('system:test', sql`SELECT 1 AS one`, {
       lockKey: 'child:statement-lock',
