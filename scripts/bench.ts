@@ -848,7 +848,7 @@ async function main(): Promise<void> {
       lines.push(
         `  ${String(n + 1).padStart(2)}. [c${st.client}] ${sql.length > 110 ? `${sql.slice(0, 110)}...` : sql}` +
           (st.values.length > 0 || sql.length > 110
-            ? ` (${st.values.length} parameters, ${sql.length} characters; ${st.rows?.length ?? 0} rows back, ${JSON.stringify(st.rows ?? []).length} characters as JSON)`
+            ? ` (${st.values.length} parameters, ${new Set(st.values.map((v) => JSON.stringify(v))).size} distinct, ${sql.length} characters; ${st.rows?.length ?? 0} rows back, ${JSON.stringify(st.rows ?? []).length} characters as JSON)`
             : ''),
       );
     }
