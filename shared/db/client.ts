@@ -8,7 +8,13 @@ import { DB_LIMITS, hardenPool } from './resilience.ts';
 
 export type Db = PrismaClient;
 /** Model types generated from prisma/schema.prisma, for rows read with raw SQL too. */
-export type { Child, Consent, Parent } from './generated/prisma/client.ts';
+export type {
+  Child,
+  Consent,
+  Conversation,
+  Message,
+  Parent,
+} from './generated/prisma/client.ts';
 /** What a service runs statements on: the client itself or an open transaction. */
 export type Tx = Prisma.TransactionClient;
 /** The raw-SQL subset, for services that only need tagged-template statements. */

@@ -32,7 +32,8 @@ async function readToday(learner: Learner, now: Date) {
       Array<{
         spark: BrainSpark | null;
         done: boolean;
-        open: (ConversationRow & { started_at: string }) | null;
+        // row_to_json: the instants arrive as strings.
+        open: (Omit<ConversationRow, 'startedAt' | 'endedAt'> & { startedAt: string }) | null;
       }>
     >`
       WITH spark AS (SELECT ${sparkOnSql(learner.ageGroup, today)} AS spark)
@@ -47,7 +48,7 @@ async function readToday(learner: Learner, now: Date) {
         FROM spark`;
     const row = rows[0];
     const open: ConversationView | undefined = row?.open
-      ? toConversation({ ...row.open, started_at: new Date(row.open.started_at), ended_at: null })
+      ? toConversation({ ...row.open, startedAt: new Date(row.open.startedAt), endedAt: null })
       : undefined;
     return { spark: row?.spark ?? null, done: row?.done ?? false, open };
   });

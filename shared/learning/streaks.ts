@@ -4,7 +4,7 @@
 // result does not depend on which ran first: missed days are taken in order, each covered by
 // a held freeze while any remain, and the first uncovered day resets the streak.
 
-import { getDb, type Queryable } from '../db/client.ts';
+import type { Queryable } from '../db/client.ts';
 import { addDays, daysBetween } from './clock.ts';
 
 export const MAX_FREEZES = 2;
@@ -121,19 +121,6 @@ interface StreakRow {
   last_activity_date: string | null;
   streak_freezes_available: number;
   streak_history: StreakHistoryEntry[];
-}
-
-/**
- * A child's streak as stored. `_db` is ignored (the shared client is used): it keeps the
- * signature of callers that still pass the old pg pool until they are converted.
- */
-export async function readStreak(_db: unknown, childId: string): Promise<StreakState> {
-  const db = await getDb();
-  const rows = await db.$queryRaw<StreakRow[]>`
-    SELECT current_streak, longest_streak, to_char(last_activity_date, 'YYYY-MM-DD') AS last_activity_date,
-           streak_freezes_available, streak_history
-      FROM streaks WHERE child_id = ${childId}::uuid`;
-  return stateOf(rows[0]);
 }
 
 const stateOf = (row: StreakRow | undefined): StreakState =>

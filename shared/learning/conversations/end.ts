@@ -68,9 +68,9 @@ const SKILL_LABELS: Record<string, string> = {
 };
 
 function summarise(row: ConversationRow, subject: string): { summary: string; insights: string[] } {
-  const answers = row.questions_asked;
-  const aha = row.aha_moments;
-  const summary = `${subject}: ${answers} ${answers === 1 ? 'answer' : 'answers'}, reached depth ${row.depth_reached}, ${aha} aha ${aha === 1 ? 'moment' : 'moments'}.`;
+  const answers = row.questionsAsked;
+  const aha = row.ahaMoments;
+  const summary = `${subject}: ${answers} ${answers === 1 ? 'answer' : 'answers'}, reached depth ${row.depthReached}, ${aha} aha ${aha === 1 ? 'moment' : 'moments'}.`;
   const skills = [...new Set(row.metadata.skills ?? [])];
   const insights = skills.map((s) => SKILL_LABELS[s] ?? s);
   if (aha > 0) insights.push(`Had ${aha} aha ${aha === 1 ? 'moment' : 'moments'}`);
@@ -128,7 +128,7 @@ export async function endConversation(
     brainSparkCompleted: false,
     badgesEarned: [],
   });
-  if (state.conversation.ended_at) return alreadyEnded(state.conversation);
+  if (state.conversation.endedAt) return alreadyEnded(state.conversation);
 
   return inTransaction(
     actor,
@@ -136,17 +136,17 @@ export async function endConversation(
       for (let attempt = 1; attempt <= 3; attempt++) {
         if (attempt > 1) state = await readEndState(tx, learner, conversationId, today);
         const row = state.conversation;
-        if (row.ended_at) return alreadyEnded(row);
+        if (row.endedAt) return alreadyEnded(row);
         const subject =
-          row.conversation_type === 'brain_spark'
+          row.conversationType === 'brain_spark'
             ? 'Brain Spark'
             : state.topicName
               ? `Explored ${state.topicName}`
-              : `A ${row.conversation_type}`;
+              : `A ${row.conversationType}`;
         const { summary, insights } = summarise(row, subject);
         const sparkDone =
-          row.conversation_type === 'brain_spark' &&
-          row.questions_asked > 0 &&
+          row.conversationType === 'brain_spark' &&
+          row.questionsAsked > 0 &&
           !state.facts.activity.brainSparkCompleted;
         const settlement = settle(learner.childId, today, now, state.facts, {
           countsForStreak: sparkDone,
@@ -154,7 +154,7 @@ export async function endConversation(
             {
               rewardId: 'conversation_complete',
               stars:
-                row.questions_asked >= CONVERSATION_COMPLETE_ANSWERS
+                row.questionsAsked >= CONVERSATION_COMPLETE_ANSWERS
                   ? STARS.conversationComplete
                   : 0,
               trigger: { type: 'conversation', id: conversationId },
@@ -162,13 +162,13 @@ export async function endConversation(
             {
               rewardId: 'brain_spark',
               stars: sparkDone ? STARS.brainSpark : 0,
-              trigger: { type: 'brain_spark', id: row.brain_spark_id },
+              trigger: { type: 'brain_spark', id: row.brainSparkId },
             },
           ],
-          badgeTrigger: { type: 'brain_spark', id: row.brain_spark_id },
+          badgeTrigger: { type: 'brain_spark', id: row.brainSparkId },
           activity: { brainSparkCompleted: sparkDone },
         });
-        const endedAt = new Date(Math.max(now.getTime(), row.started_at.getTime()));
+        const endedAt = new Date(Math.max(now.getTime(), row.startedAt.getTime()));
         const guard = sql`EXISTS (SELECT 1 FROM conversations c
              WHERE c.id = ${conversationId}::uuid AND c.xmin::text = ${state.version}::text AND c.ended_at IS NULL)
           AND ${settleGuardSql(learner.childId, today, state.facts)}`;
@@ -184,9 +184,9 @@ export async function endConversation(
           return {
             conversation: toConversation({
               ...row,
-              ended_at: endedAt,
+              endedAt: endedAt,
               summary,
-              key_insights: insights,
+              keyInsights: insights,
             }),
             closing: messageView(closing),
             starsEarned: settlement.starsEarned,

@@ -41,8 +41,10 @@ import {
   type ConversationView,
   insertMessagesSql,
   MAX_DEPTH,
-  type MessageRow,
+  MESSAGE_JSON,
+  type MessageJson,
   type MessageView,
+  messageFromJson,
   messageView,
   type NewMessage,
   toConversation,
@@ -103,8 +105,6 @@ function requestHash(conversationId: string, input: MessageInput): string {
     .digest('hex');
 }
 
-type MessageJson = Omit<MessageRow, 'created_at'> & { created_at: string };
-
 interface PostStateRow extends SettleFactsRow, Partial<ConversationRow> {
   version: string | null;
   idem: { hash: string | null; response: PostResult | null } | null;
@@ -124,7 +124,7 @@ async function readPostState(
     SELECT ${CONVERSATION_COLUMNS}, c.xmin::text AS version,
       (SELECT json_build_object('hash', k.request_hash, 'response', k.response) FROM idempotency_keys k
         WHERE k.child_id = ${learner.childId}::uuid AND k.key = ${key ?? null}::text) AS idem,
-      (SELECT json_agg(r ORDER BY r.created_at DESC, r.id DESC)
+      (SELECT json_agg(${MESSAGE_JSON} ORDER BY r.created_at DESC, r.id DESC)
          FROM conversation_messages(c.id, c.started_at - INTERVAL '1 day', ${HISTORY_FOR_TUTOR}::int) r) AS recent,
       (SELECT json_build_object('id', t.id, 'name', t.name, 'slug', t.slug, 'description', t.description,
                 'category', t.category) FROM topics t WHERE t.id = c.topic_id) AS topic,
@@ -138,9 +138,7 @@ async function readPostState(
     version: row.version,
     idem: row.idem,
     // Oldest first.
-    recent: (row.recent ?? [])
-      .map((m): MessageRow => ({ ...m, created_at: new Date(m.created_at) }))
-      .reverse(),
+    recent: (row.recent ?? []).map(messageFromJson).reverse(),
     topic: row.topic,
     spark: row.spark,
     facts: settleFactsOf(row, learner.ageGroup),
@@ -164,8 +162,7 @@ function replayOf(state: PostState, hash: string): PostResult | undefined {
 function openConversation(state: PostState, learner: Learner, now: Date): ConversationRow {
   const conversation = state.conversation;
   if (!conversation) throw new AppError('not_found', 'No such conversation');
-  if (conversation.ended_at)
-    throw new AppError('conversation_ended', 'This conversation has ended');
+  if (conversation.endedAt) throw new AppError('conversation_ended', 'This conversation has ended');
   assertMessageCap(learner, tutorMessagesToday(state.facts), config().TUTOR_DAILY_MESSAGE_CAP, now);
   return conversation;
 }
@@ -195,15 +192,15 @@ function plan(
   const meaningful = !isBlocked(safety);
   const depthChange = meaningful ? Math.max(0, Math.min(1, answer.reply.depthChange)) : 0;
   const aha = meaningful && answer.reply.ahaMoment;
-  const newDepth = Math.min(MAX_DEPTH, conversation.depth_reached + depthChange);
-  const depthIncrease = newDepth - conversation.depth_reached;
+  const newDepth = Math.min(MAX_DEPTH, conversation.depthReached + depthChange);
+  const depthIncrease = newDepth - conversation.depthReached;
   const skill =
-    depthIncrease > 0 ? skillForTurn(learner.ageGroup, conversation.questions_asked) : null;
-  const last = state.recent.at(-1)?.created_at;
+    depthIncrease > 0 ? skillForTurn(learner.ageGroup, conversation.questionsAsked) : null;
+  const last = state.recent.at(-1)?.createdAt;
   const gap = last ? Math.round((now.getTime() - last.getTime()) / 1000) : 0;
   const seconds = Math.min(MAX_SECONDS_PER_MESSAGE, Math.max(MIN_SECONDS_PER_MESSAGE, gap));
   const conversationId = conversation.id;
-  const topicId = conversation.topic_id;
+  const topicId = conversation.topicId;
 
   const messages: NewMessage[] = [
     {
@@ -306,9 +303,9 @@ function plan(
     reply: messageView(messages[1] as NewMessage),
     conversation: toConversation({
       ...conversation,
-      questions_asked: conversation.questions_asked + 1,
-      depth_reached: newDepth,
-      aha_moments: conversation.aha_moments + (aha ? 1 : 0),
+      questionsAsked: conversation.questionsAsked + 1,
+      depthReached: newDepth,
+      ahaMoments: conversation.ahaMoments + (aha ? 1 : 0),
       metadata: skill ? { ...metadata, skills: [...(metadata.skills ?? []), skill] } : metadata,
     }),
     rewards: {
@@ -397,12 +394,12 @@ export async function postMessage(
   const subject: TurnSubject = { topic: state.topic, spark: state.spark };
   const ctx = tutorContext(
     learner,
-    conversation.conversation_type,
-    conversation.metadata.category ?? categoryFor(conversation.conversation_type, subject),
+    conversation.conversationType,
+    conversation.metadata.category ?? categoryFor(conversation.conversationType, subject),
     subject,
     {
-      turn: conversation.questions_asked + 1,
-      depth: conversation.depth_reached,
+      turn: conversation.questionsAsked + 1,
+      depth: conversation.depthReached,
       childMessage: {
         text: childText,
         isFreeForm: input.text !== undefined,
@@ -415,7 +412,7 @@ export async function postMessage(
     input,
     childText,
     safety,
-    answer: await replyTo(learner, ctx, safety, conversation.questions_asked),
+    answer: await replyTo(learner, ctx, safety, conversation.questionsAsked),
     userId: randomUUID(),
     replyId: randomUUID(),
     alertId: randomUUID(),

@@ -1,6 +1,6 @@
 // Conversations and messages as stored, and as the API shows them: the rows, their views, the
 // message INSERT, and the reads (list, transcript, the open spark conversation).
-import { getDb, type Queryable } from '../../db/client.ts';
+import { type Conversation, getDb, type Message, type Queryable } from '../../db/client.ts';
 import { join, type Sql, sql } from '../../db/sql.ts';
 import { AppError } from '../../errors.ts';
 import type { Learner } from '../learner.ts';
@@ -34,49 +34,72 @@ export interface MessageView {
   createdAt: string;
 }
 
-export interface ConversationRow {
-  id: string;
-  child_id: string;
-  topic_id: string | null;
-  brain_spark_id: string | null;
-  conversation_type: ConversationType;
-  started_at: Date;
-  ended_at: Date | null;
-  depth_reached: number;
-  questions_asked: number;
-  aha_moments: number;
-  summary: string | null;
-  key_insights: string[];
-  metadata: { category?: Category; skills?: string[]; tutor?: string };
+/** What a conversation's metadata column holds. */
+export interface ConversationMetadata {
+  category?: Category;
+  skills?: string[];
+  tutor?: string;
 }
 
-export interface MessageRow {
-  id: string;
+/**
+ * A conversation as read with CONVERSATION_COLUMNS: the generated model, with its enumerated
+ * type and its JSON columns given their shapes.
+ */
+export type ConversationRow = Omit<
+  Conversation,
+  'conversationType' | 'keyInsights' | 'metadata'
+> & {
+  conversationType: ConversationType;
+  keyInsights: string[];
+  metadata: ConversationMetadata;
+};
+
+/** A message as the transcript and the tutor read it: the generated model's fields they use. */
+export type MessageRow = Pick<
+  Message,
+  | 'id'
+  | 'content'
+  | 'selectedChoiceIndex'
+  | 'isFreeForm'
+  | 'wasFiltered'
+  | 'filterReason'
+  | 'createdAt'
+> & {
   role: MessageView['role'];
-  content: string;
   choices: string[] | null;
-  selected_choice_index: number | null;
-  is_free_form: boolean;
-  was_filtered: boolean;
-  filter_reason: string | null;
-  created_at: Date;
-}
+};
 
-export const CONVERSATION_COLUMNS = sql`c.id, c.child_id, c.topic_id, c.brain_spark_id, c.conversation_type,
-  c.started_at, c.ended_at, c.depth_reached, c.questions_asked, c.aha_moments, c.summary, c.key_insights, c.metadata`;
+/** A message as MESSAGE_JSON builds it inside a JSON aggregate: its time is a string there. */
+export type MessageJson = Omit<MessageRow, 'createdAt'> & { createdAt: string };
+
+/** The columns of ConversationRow, named as the generated model names its fields. */
+export const CONVERSATION_COLUMNS = sql`c.id, c.child_id AS "childId", c.topic_id AS "topicId",
+  c.brain_spark_id AS "brainSparkId", c.conversation_type AS "conversationType", c.started_at AS "startedAt",
+  c.ended_at AS "endedAt", c.depth_reached AS "depthReached", c.questions_asked AS "questionsAsked",
+  c.aha_moments AS "ahaMoments", c.summary, c.key_insights AS "keyInsights", c.metadata`;
+
+/** One row `r` of conversation_messages() as a MessageJson object. */
+export const MESSAGE_JSON = sql`json_build_object('id', r.id, 'role', r.role, 'content', r.content,
+  'choices', r.choices, 'selectedChoiceIndex', r.selected_choice_index, 'isFreeForm', r.is_free_form,
+  'wasFiltered', r.was_filtered, 'filterReason', r.filter_reason, 'createdAt', r.created_at)`;
+
+export const messageFromJson = (m: MessageJson): MessageRow => ({
+  ...m,
+  createdAt: new Date(m.createdAt),
+});
 
 export const toConversation = (r: ConversationRow): ConversationView => ({
   id: r.id,
-  type: r.conversation_type,
-  topicId: r.topic_id,
-  brainSparkId: r.brain_spark_id,
-  startedAt: r.started_at.toISOString(),
-  endedAt: r.ended_at?.toISOString() ?? null,
-  depthReached: r.depth_reached,
-  questionsAsked: r.questions_asked,
-  ahaMoments: r.aha_moments,
+  type: r.conversationType,
+  topicId: r.topicId,
+  brainSparkId: r.brainSparkId,
+  startedAt: r.startedAt.toISOString(),
+  endedAt: r.endedAt?.toISOString() ?? null,
+  depthReached: r.depthReached,
+  questionsAsked: r.questionsAsked,
+  ahaMoments: r.ahaMoments,
   summary: r.summary,
-  keyInsights: r.key_insights,
+  keyInsights: r.keyInsights,
 });
 
 export const toMessage = (r: MessageRow): MessageView => ({
@@ -84,11 +107,11 @@ export const toMessage = (r: MessageRow): MessageView => ({
   role: r.role,
   content: r.content,
   choices: r.choices,
-  selectedChoiceIndex: r.selected_choice_index,
-  isFreeForm: r.is_free_form,
-  wasFiltered: r.was_filtered,
-  filterReason: r.filter_reason,
-  createdAt: r.created_at.toISOString(),
+  selectedChoiceIndex: r.selectedChoiceIndex,
+  isFreeForm: r.isFreeForm,
+  wasFiltered: r.wasFiltered,
+  filterReason: r.filterReason,
+  createdAt: r.createdAt.toISOString(),
 });
 
 /** A message about to be written: its id is chosen here so the response is known before. */
@@ -112,11 +135,11 @@ export const messageView = (m: NewMessage): MessageView =>
     role: m.role,
     content: m.content,
     choices: m.choices ?? null,
-    selected_choice_index: m.selectedChoiceIndex ?? null,
-    is_free_form: m.isFreeForm ?? false,
-    was_filtered: m.wasFiltered ?? false,
-    filter_reason: m.filterReason ?? null,
-    created_at: m.createdAt,
+    selectedChoiceIndex: m.selectedChoiceIndex ?? null,
+    isFreeForm: m.isFreeForm ?? false,
+    wasFiltered: m.wasFiltered ?? false,
+    filterReason: m.filterReason ?? null,
+    createdAt: m.createdAt,
   });
 
 /** CTE body inserting `messages` into a conversation, gated on the `guard` CTE. */
@@ -155,18 +178,16 @@ export async function getTranscript(
   const db = await getDb();
   // One statement: the conversation, and its messages from the partitions since it started
   // (conversation_messages prunes the older months; see its migration).
-  const rows = await db.$queryRaw<Array<ConversationRow & { messages: MessageRow[] | null }>>`
+  const rows = await db.$queryRaw<Array<ConversationRow & { messages: MessageJson[] | null }>>`
     SELECT ${CONVERSATION_COLUMNS},
-           (SELECT json_agg(r ORDER BY r.created_at, r.id)
+           (SELECT json_agg(${MESSAGE_JSON} ORDER BY r.created_at, r.id)
               FROM conversation_messages(c.id, c.started_at - INTERVAL '1 day', NULL) r) AS messages
       FROM conversations c WHERE c.id = ${conversationId}::uuid AND c.child_id = ${learner.childId}::uuid`;
   const row = rows[0];
   if (!row) throw new AppError('not_found', 'No such conversation');
   return {
     conversation: toConversation(row),
-    messages: (row.messages ?? []).map((m) =>
-      toMessage({ ...m, created_at: new Date(m.created_at) }),
-    ),
+    messages: (row.messages ?? []).map((m) => toMessage(messageFromJson(m))),
     parentCanRead: true,
   };
 }

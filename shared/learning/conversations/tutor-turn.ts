@@ -100,7 +100,7 @@ export function tutorHistory(messages: readonly MessageRow[]): TutorContext['his
   let skipReply = false;
   for (const m of messages) {
     if (m.role === 'system') continue;
-    if (m.role === 'user' && m.filter_reason && BLOCKED_REASON.test(m.filter_reason)) {
+    if (m.role === 'user' && m.filterReason && BLOCKED_REASON.test(m.filterReason)) {
       skipReply = true;
       continue;
     }
