@@ -14,6 +14,7 @@ export type {
   Conversation,
   Message,
   Parent,
+  Topic,
 } from './generated/prisma/client.ts';
 /** What a service runs statements on: the client itself or an open transaction. */
 export type Tx = Prisma.TransactionClient;

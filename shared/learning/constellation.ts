@@ -1,7 +1,7 @@
 // The constellation: which topics a child can see (age_groups and min_age_group), which are
 // unlocked (no prerequisites, or every prerequisite at prerequisite_depth for this child), and
 // the moment of unlocking recorded once in progress.unlocked_at with an 'unlock' reward.
-import { getDb } from '../db/client.ts';
+import { getDb, type Topic } from '../db/client.ts';
 import { raw } from '../db/sql.ts';
 import type { Learner } from './learner.ts';
 import type { AgeGroup, Category } from './types.ts';
@@ -9,44 +9,52 @@ import { ageGroupRank } from './types.ts';
 
 export const MASTERY_DEPTH = 8;
 
-export interface TopicRow {
-  id: string;
-  slug: string;
-  name: string;
-  description: string | null;
+/**
+ * A topic as read with TOPIC_COLUMNS: the generated model's fields, with its category and age
+ * groups given their enumerations.
+ */
+export type TopicRow = Pick<
+  Topic,
+  | 'id'
+  | 'slug'
+  | 'name'
+  | 'description'
+  | 'subcategory'
+  | 'parentTopicId'
+  | 'positionX'
+  | 'positionY'
+  | 'prerequisites'
+  | 'prerequisiteDepth'
+  | 'icon'
+  | 'color'
+> & {
   category: Category;
-  subcategory: string | null;
-  parent_topic_id: string | null;
-  position_x: number;
-  position_y: number;
-  prerequisites: string[];
-  prerequisite_depth: number;
-  min_age_group: AgeGroup | null;
-  age_groups: AgeGroup[];
-  icon: string;
-  color: string;
-}
+  minAgeGroup: AgeGroup | null;
+  ageGroups: AgeGroup[];
+};
 
-/** The columns of a TopicRow (a constant: `raw` inlines it). */
-const TOPIC_COLUMNS = raw(`id, slug, name, description, category, subcategory, parent_topic_id,
-  position_x, position_y, prerequisites, prerequisite_depth, min_age_group, age_groups, icon, color`);
+/** The columns of a TopicRow, named as the model names them (a constant: `raw` inlines it). */
+const TOPIC_COLUMNS = raw(`id, slug, name, description, category, subcategory,
+  parent_topic_id AS "parentTopicId", position_x AS "positionX", position_y AS "positionY",
+  prerequisites, prerequisite_depth AS "prerequisiteDepth", min_age_group AS "minAgeGroup",
+  age_groups AS "ageGroups", icon, color`);
 
 export function isVisibleTo(
-  topic: Pick<TopicRow, 'age_groups' | 'min_age_group'>,
+  topic: Pick<TopicRow, 'ageGroups' | 'minAgeGroup'>,
   group: AgeGroup,
 ): boolean {
   return (
-    topic.age_groups.includes(group) &&
-    (topic.min_age_group === null || ageGroupRank(group) >= ageGroupRank(topic.min_age_group))
+    topic.ageGroups.includes(group) &&
+    (topic.minAgeGroup === null || ageGroupRank(group) >= ageGroupRank(topic.minAgeGroup))
   );
 }
 
-/** Pure rule: unlocked when there are no prerequisites or each reached prerequisite_depth. */
+/** Pure rule: unlocked when there are no prerequisites or each reached prerequisiteDepth. */
 export function isUnlocked(
-  topic: Pick<TopicRow, 'prerequisites' | 'prerequisite_depth'>,
+  topic: Pick<TopicRow, 'prerequisites' | 'prerequisiteDepth'>,
   depthByTopic: ReadonlyMap<string, number>,
 ): boolean {
-  return topic.prerequisites.every((p) => (depthByTopic.get(p) ?? 0) >= topic.prerequisite_depth);
+  return topic.prerequisites.every((p) => (depthByTopic.get(p) ?? 0) >= topic.prerequisiteDepth);
 }
 
 export interface ConstellationStar {
@@ -150,9 +158,9 @@ export async function constellationFor(learner: Learner, now: Date): Promise<Con
         category: t.category,
         icon: t.icon,
         color: t.color,
-        position: { x: t.position_x, y: t.position_y },
+        position: { x: t.positionX, y: t.positionY },
         prerequisites: t.prerequisites,
-        prerequisiteDepth: t.prerequisite_depth,
+        prerequisiteDepth: t.prerequisiteDepth,
         unlocked: isUnlocked(t, depth),
         unlockedAt: unlockedAt === null ? null : new Date(unlockedAt).toISOString(),
         depth: p?.depth_level ?? 0,
@@ -174,9 +182,9 @@ export async function catalogue(group: AgeGroup) {
     subcategory: t.subcategory,
     icon: t.icon,
     color: t.color,
-    position: { x: t.position_x, y: t.position_y },
+    position: { x: t.positionX, y: t.positionY },
     prerequisites: t.prerequisites,
-    prerequisiteDepth: t.prerequisite_depth,
-    minAgeGroup: t.min_age_group,
+    prerequisiteDepth: t.prerequisiteDepth,
+    minAgeGroup: t.minAgeGroup,
   }));
 }

@@ -53,8 +53,8 @@ describe('availability by age group', () => {
 
 describe('unlocking', () => {
   it('is a pure rule: every prerequisite at prerequisite_depth', () => {
-    const topic = { prerequisites: ['a', 'b'], prerequisite_depth: 2 };
-    expect(isUnlocked({ prerequisites: [], prerequisite_depth: 3 }, new Map())).toBe(true);
+    const topic = { prerequisites: ['a', 'b'], prerequisiteDepth: 2 };
+    expect(isUnlocked({ prerequisites: [], prerequisiteDepth: 3 }, new Map())).toBe(true);
     expect(
       isUnlocked(
         topic,

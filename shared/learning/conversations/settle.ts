@@ -145,9 +145,7 @@ export function settleFactsOf(row: SettleFactsRow, ageGroup: AgeGroup): SettleFa
     badgesHeld: row.settle_badges,
     answered: row.settle_answered,
     progress: row.settle_progress ?? [],
-    topics: (row.settle_topics ?? []).filter((t) =>
-      isVisibleTo({ age_groups: t.ageGroups, min_age_group: t.minAgeGroup }, ageGroup),
-    ),
+    topics: (row.settle_topics ?? []).filter((t) => isVisibleTo(t, ageGroup)),
   };
 }
 
@@ -171,14 +169,7 @@ export function dueUnlocks(
 ): TopicFact[] {
   const depth = new Map(progress.map((p) => [p.topicId, p.depth]));
   const unlocked = new Set(progress.filter((p) => p.unlocked).map((p) => p.topicId));
-  return topics.filter(
-    (t) =>
-      !unlocked.has(t.id) &&
-      isUnlocked(
-        { prerequisites: t.prerequisites, prerequisite_depth: t.prerequisiteDepth },
-        depth,
-      ),
-  );
+  return topics.filter((t) => !unlocked.has(t.id) && isUnlocked(t, depth));
 }
 
 /** awardMilestoneBadges' rule, on facts. */

@@ -83,20 +83,9 @@ type StartState = Awaited<ReturnType<typeof readStartState>>;
 function check(learner: Learner, input: StartInput, state: StartState, now: Date): void {
   const topic = state.topic;
   if (input.type !== 'brain_spark' && topic) {
-    if (
-      !isVisibleTo(
-        { age_groups: topic.ageGroups, min_age_group: topic.minAgeGroup },
-        learner.ageGroup,
-      )
-    )
-      throw new AppError('not_found', 'No such topic');
+    if (!isVisibleTo(topic, learner.ageGroup)) throw new AppError('not_found', 'No such topic');
     const depth = new Map(state.facts.progress.map((p) => [p.topicId, p.depth]));
-    if (
-      !isUnlocked(
-        { prerequisites: topic.prerequisites, prerequisite_depth: topic.prerequisiteDepth },
-        depth,
-      )
-    ) {
+    if (!isUnlocked(topic, depth)) {
       throw new AppError(
         'topic_locked',
         'This star is still locked. Explore its neighbours first!',
