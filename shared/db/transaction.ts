@@ -52,28 +52,6 @@ export async function inTransaction<T>(
 }
 
 /**
- * The same transaction for work that is one statement known before it opens (e.g. a guarded
- * write built from what was read earlier): BEGIN, the opening statement, `statement`, COMMIT,
- * sent as Prisma's batch `$transaction`, which skips the interactive transaction's
- * bookkeeping (measured: about 0.1-0.25 ms CPU less per transaction, 20 in flight). Resolves
- * to the statement's rows, typed by the caller as with `$queryRaw`.
- */
-export async function inTransactionStatement<R>(
-  actor: string,
-  statement: Sql,
-  options: Omit<TransactionOptions, 'timeoutMs'> = {},
-): Promise<R[]> {
-  const db = await getDb();
-  const opening = openingStatement(actor, options);
-  const [, rows] = await db.$transaction(
-    [db.$executeRaw(opening.sql), db.$queryRaw<R[]>(statement)],
-    options.readOnlySnapshot ? { isolationLevel: 'RepeatableRead' } : undefined,
-  );
-  opening.succeeded();
-  return rows;
-}
-
-/**
  * The opening statement of every transaction: names the actor for the audit trail, bounds
  * statements and lock waits, carries the request's session check and takes the optional
  * advisory lock. `succeeded()` records that the session check ran.

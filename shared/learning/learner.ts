@@ -23,6 +23,8 @@ export interface Learner {
 }
 
 export const childActor = (learner: Pick<Learner, 'childId'>) => `child:${learner.childId}`;
+/** The advisory lock key that serialises writes to one child's state (canonical id only). */
+export const childLockKey = (learner: Pick<Learner, 'childId'>) => `child:${learner.childId}`;
 
 const CONSENTS = [...requiredConsentTypes, 'data_sharing'] as const;
 

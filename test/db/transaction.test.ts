@@ -4,8 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getDb, useDatabasePool } from '../../shared/db/client.ts';
 import { dbErrorOf } from '../../shared/db/errors.ts';
 import { DB_LIMITS, isUnavailable, sqlStateOf } from '../../shared/db/resilience.ts';
-import { sql } from '../../shared/db/sql.ts';
-import { inTransaction, inTransactionStatement } from '../../shared/db/transaction.ts';
+import { inTransaction } from '../../shared/db/transaction.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 
 let db: TestDatabase;
@@ -112,63 +111,6 @@ describe('inTransaction', () => {
       { readOnlySnapshot: true },
     ).catch((e: unknown) => e);
     expect(dbErrorOf(err).code).toBe('25006'); // read_only_sql_transaction
-  });
-});
-
-describe('inTransactionStatement', () => {
-  it('runs its statement after the opening one, in the same transaction: actor, bounds, lock', async () => {
-    const rows = await inTransactionStatement<{
-      actor: string;
-      timeout: string;
-      locked: boolean;
-      inBlock: boolean;
-    }>(
-      'child:probe',
-      sql`SELECT current_setting('brainspark.actor') AS actor,
-                 (SELECT setting FROM pg_settings WHERE name = 'statement_timeout') AS timeout,
-                 EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
-                          AND pid = pg_backend_pid() AND granted) AS locked,
-                 transaction_timestamp() < statement_timestamp() AS "inBlock"`,
-      { lockKey: 'child:statement-probe' },
-    );
-    expect(rows).toEqual([
-      {
-        actor: 'child:probe',
-        timeout: String(DB_LIMITS.statementTimeoutMs),
-        locked: true,
-        inBlock: true,
-      },
-    ]);
-    // Committed: the lock went with the transaction.
-    const { rows: held } = await db.pool.query(
-      "SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-    );
-    expect(held[0].n).toBe(0);
-  });
-
-  it('waits for a transaction holding the same lock key', async () => {
-    const order: string[] = [];
-    const { first, release } = holdLock('child:statement-lock', order);
-    await new Promise((r) => setTimeout(r, 100));
-    const second = inTransactionStatement<{ one: number }>('system:test', sql`SELECT 1 AS one`, {
-      lockKey: 'child:statement-lock',
-    }).then((rows) => order.push(`statement ran: ${rows.length} row`));
-    await new Promise((r) => setTimeout(r, 100));
-    expect(order).toEqual(['first in']);
-    release();
-    await Promise.all([first, second]);
-    expect(order).toEqual(['first in', 'first out', 'statement ran: 1 row']);
-  });
-
-  it('reports a failing statement as the database error, and writes nothing', async () => {
-    const err = await inTransactionStatement(
-      'system:test',
-      sql`WITH w AS (INSERT INTO tx_probe VALUES (4, 'first') RETURNING id)
-          INSERT INTO tx_probe SELECT id, 'again' FROM w`,
-    ).catch((e: unknown) => e);
-    expect(dbErrorOf(err)).toMatchObject({ code: '23505', constraint: 'tx_probe_pkey' });
-    const { rows } = await db.pool.query('SELECT count(*)::int AS n FROM tx_probe WHERE id = 4');
-    expect(rows[0].n).toBe(0);
   });
 });
 

@@ -82,6 +82,89 @@ describe('50 parallel posts for one child', () => {
   });
 });
 
+describe('the message write, one statement with its guard', () => {
+  /** Resolves once a backend of this test's database waits for an advisory lock. */
+  async function someoneWaitsForALock(): Promise<void> {
+    for (let i = 0; i < 400; i++) {
+      const { rows } = await db.pool.query(
+        `SELECT count(*)::int AS n FROM pg_locks
+          WHERE locktype = 'advisory' AND NOT granted
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      );
+      if (rows[0].n > 0) return;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    throw new Error('no one waited for the advisory lock');
+  }
+
+  it('waits for the child lock, then sees what the holder committed and re-plans on it', async () => {
+    const family = await createLearner(db.pool);
+    const space = await topicIdOf(db.pool, 'space');
+    const { conversation } = await startConversation(
+      family.learner,
+      { type: 'exploration', topicId: space },
+      new Date(),
+    );
+    // Another writer of this child (an ending, a spark, another device) holds the lock...
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`child:${family.childId}`]);
+      // ...while the post reads, asks the tutor and sends its write, which has to wait.
+      const posting = postMessage(
+        family.learner,
+        conversation.id,
+        { text: 'Maybe the moon pulls the sea towards it' },
+        { now: new Date() },
+      );
+      await someoneWaitsForALock();
+      // The holder deepens the conversation and commits after the write's statement began: a
+      // guard checked against the statement's own snapshot would miss it and lower the depth.
+      await holder.query(
+        'UPDATE conversations SET depth_reached = 4, questions_asked = questions_asked + 1 WHERE id = $1',
+        [conversation.id],
+      );
+      await holder.query('COMMIT');
+      const posted = await posting;
+      const { rows } = await db.pool.query(
+        'SELECT depth_reached, questions_asked FROM conversations WHERE id = $1',
+        [conversation.id],
+      );
+      expect(rows[0].questions_asked).toBe(2);
+      expect(rows[0].depth_reached).toBeGreaterThanOrEqual(4);
+      expect(posted.conversation.depthReached).toBe(rows[0].depth_reached);
+      expect(posted.conversation.questionsAsked).toBe(2);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+    }
+  });
+
+  it('names the child as the actor of what it changes (the audit trail)', async () => {
+    const family = await createLearner(db.pool);
+    await db.pool.query('UPDATE children SET last_active_at = NULL WHERE id = $1', [
+      family.childId,
+    ]);
+    const space = await topicIdOf(db.pool, 'space');
+    const { conversation } = await startConversation(
+      family.learner,
+      { type: 'exploration', topicId: space },
+      new Date(),
+    );
+    await db.pool.query('UPDATE children SET last_active_at = NULL WHERE id = $1', [
+      family.childId,
+    ]);
+    await postMessage(family.learner, conversation.id, { choiceIndex: 0 }, { now: new Date() });
+    const { rows } = await db.pool.query(
+      `SELECT changed_by FROM audit_log
+        WHERE table_name = 'children' AND row_id = $1 AND 'last_active_at' = ANY (changed_columns)
+        ORDER BY changed_at DESC LIMIT 1`,
+      [family.childId],
+    );
+    expect(rows).toEqual([{ changed_by: `child:${family.childId}` }]);
+  });
+});
+
 describe('Idempotency-Key', () => {
   it('a retried post returns the first result and writes nothing', async () => {
     const family = await createLearner(db.pool);

@@ -7,7 +7,7 @@ import { sql } from '../../db/sql.ts';
 import { inTransaction } from '../../db/transaction.ts';
 import { AppError } from '../../errors.ts';
 import { localDate } from '../clock.ts';
-import type { Learner } from '../learner.ts';
+import { childLockKey, type Learner } from '../learner.ts';
 import { closingLine } from '../tutor/builtin.ts';
 import {
   CONVERSATION_COMPLETE_ANSWERS,
@@ -197,6 +197,6 @@ export async function endConversation(
       }
       throw new AppError('unavailable', 'Too many concurrent changes; try again');
     },
-    { lockKey: `child:${learner.childId}` },
+    { lockKey: childLockKey(learner) },
   );
 }

@@ -1,20 +1,23 @@
 // Posting a child's answer. One read (the conversation, its recent messages, topic and spark,
 // the Idempotency-Key's stored response and the child's settle facts), then the tutor is asked
-// with no lock or connection held, then one transaction under the child's lock with one
-// guarded write statement (messages, conversation counters, progress, unlocks, stars, streak,
-// freeze, badges, daily activity, parent alert, last_active_at and the stored response).
-// Statements per request: the runtime's learner lookup, the read, BEGIN, the transaction's
-// set-up (actor, timeouts, session check, lock), the write, COMMIT.
+// with no lock or connection held, then one guarded write statement (messages, conversation
+// counters, progress, unlocks, stars, streak, freeze, badges, daily activity, parent alert,
+// last_active_at and the stored response) that is its own transaction: its guard names the
+// actor, takes the child's lock and only then checks that nothing it was planned from changed.
+// Statements per request: the runtime's learner lookup, the read, the write. When the guard
+// fails, a transaction under the child's lock reads and writes again.
 import { createHash, randomUUID } from 'node:crypto';
+import { markSessionChecked, sessionCheckSql } from '../../auth/session.ts';
 import { config } from '../../config.ts';
 import { getDb, type Queryable } from '../../db/client.ts';
-import { type Sql, sql } from '../../db/sql.ts';
-import { inTransaction, inTransactionStatement } from '../../db/transaction.ts';
+import { DB_LIMITS } from '../../db/resilience.ts';
+import { empty, type Sql, sql } from '../../db/sql.ts';
+import { inTransaction } from '../../db/transaction.ts';
 import { AppError } from '../../errors.ts';
 import { type AlertMessage, publishAlerts } from '../alerts.ts';
 import { localDate } from '../clock.ts';
 import { MASTERY_DEPTH } from '../constellation.ts';
-import { childActor, type Learner } from '../learner.ts';
+import { childActor, childLockKey, type Learner } from '../learner.ts';
 import { assertMessageCap } from '../limits.ts';
 import { ALERT_REASON, ALERT_SEVERITY } from '../safety.ts';
 import { SPARK_JSON } from '../spark-bank.ts';
@@ -31,7 +34,6 @@ import {
   settle,
   settleFactsOf,
   settleFactsSql,
-  settleGuardSql,
   tutorMessagesToday,
   unlockWrites,
 } from './settle.ts';
@@ -318,11 +320,15 @@ function plan(
     parentCanRead: true,
   };
 
-  const guard = sql`EXISTS (SELECT 1 FROM conversations c
-       WHERE c.id = ${conversationId}::uuid AND c.xmin::text = ${state.version}::text AND c.ended_at IS NULL)
-    AND ${settleGuardSql(learner.childId, today, facts)}
-    AND NOT EXISTS (SELECT 1 FROM idempotency_keys k
-       WHERE k.child_id = ${learner.childId}::uuid AND k.key = ${key ?? null}::text)`;
+  // Evaluated in the database after the child's lock is granted, with a snapshot taken then
+  // (see migration 20261202000400): the same statement is safe alone or inside a transaction
+  // that already holds the lock. A session check not yet made rides along (it raises if not).
+  const check = sessionCheckSql();
+  const guard = sql`message_write_guard(${childActor(learner)}::text, ${childLockKey(learner)}::text,
+      ${`${DB_LIMITS.lockTimeoutMs}ms`}::text,
+      ${conversationId}::uuid, ${state.version}::text, ${learner.childId}::uuid, ${today}::date,
+      ${facts.streakVersion}::text, ${facts.activity.version}::text, ${facts.progressVersion}::text,
+      ${key ?? null}::text)${check ? sql` AND ${check}` : empty}`;
   const write = guardedWriteSql(guard, [
     key
       ? sql`INSERT INTO idempotency_keys (child_id, key, route, request_hash, status_code, response, created_at)
@@ -418,18 +424,17 @@ export async function postMessage(
     alertId: randomUUID(),
   };
 
-  const actor = childActor(learner);
-  const lockKey = `child:${learner.childId}`;
   // The common case: nothing else wrote for this child since the read, so the write planned
-  // from it commits as one statement in a batch transaction.
+  // from it is one statement, its own transaction: its guard takes the child's lock first.
   const first = plan(learner, state, conversation, turn, key, hash, today, now);
-  const [row] = await inTransactionStatement<{ ok: boolean }>(actor, first.write, { lockKey });
+  const [row] = await (await getDb()).$queryRaw<Array<{ ok: boolean }>>(first.write);
+  if (row?.ok) markSessionChecked();
   let alert = row?.ok ? first.alert : undefined;
   const result = row?.ok
     ? { ...first.response, replayed: false }
     : // Another write for this child came first: read again under the lock, plan again.
       await inTransaction(
-        actor,
+        childActor(learner),
         async (tx) => {
           for (let attempt = 2; ; attempt++) {
             state = await readPostState(tx, learner, conversationId, key, today);
@@ -447,7 +452,7 @@ export async function postMessage(
             }
           }
         },
-        { lockKey },
+        { lockKey: childLockKey(learner) },
       );
   if (alert) await publishAlerts([alert]);
   return result;

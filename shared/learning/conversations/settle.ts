@@ -155,11 +155,10 @@ export const tutorMessagesToday = (facts: SettleFacts): number =>
 
 /** The guard's part for settling: the streak and today's activity are as read. */
 export function settleGuardSql(childId: string, today: string, facts: SettleFacts): Sql {
-  return sql`(SELECT s.xmin::text FROM streaks s WHERE s.child_id = ${childId}::uuid) IS NOT DISTINCT FROM ${facts.streakVersion}::text
-    AND (SELECT d.xmin::text FROM daily_activity d
-          WHERE d.child_id = ${childId}::uuid AND d.activity_date = ${today}::date) IS NOT DISTINCT FROM ${facts.activity.version}::text
-    AND (SELECT string_agg(p.xmin::text, ',' ORDER BY p.id) FROM progress p
-          WHERE p.child_id = ${childId}::uuid) IS NOT DISTINCT FROM ${facts.progressVersion}::text`;
+  // One definition of "unchanged", in SQL (migration 20261202000400), shared with the message
+  // write's guard, which must evaluate it inside a function after taking the child's lock.
+  return sql`settle_facts_unchanged(${childId}::uuid, ${today}::date, ${facts.streakVersion}::text,
+    ${facts.activity.version}::text, ${facts.progressVersion}::text)`;
 }
 
 /** Topics unlocked by the depths in `progress` that have no unlocked_at yet (syncUnlocks' rule). */

@@ -10,7 +10,7 @@ import { inTransaction } from '../../db/transaction.ts';
 import { AppError } from '../../errors.ts';
 import { localDate } from '../clock.ts';
 import { isUnlocked, isVisibleTo } from '../constellation.ts';
-import { childActor, type Learner } from '../learner.ts';
+import { childActor, childLockKey, type Learner } from '../learner.ts';
 import { assertMessageCap } from '../limits.ts';
 import { type BrainSpark, sparkOnSql, withTodaysSpark } from '../spark-bank.ts';
 import { tutorFor } from '../tutor/index.ts';
@@ -230,6 +230,6 @@ export async function startConversation(
       }
       throw new AppError('unavailable', 'Too many concurrent changes; try again');
     },
-    { lockKey: `child:${learner.childId}` },
+    { lockKey: childLockKey(learner) },
   );
 }
