@@ -15,6 +15,15 @@ afterAll(async () => {
 
 const JOB_LOCK = 0x4a4f4253;
 
+/** Polls until `ready()` holds: no fixed sleep, so a slow or busy machine only waits longer. */
+async function until(what: string, ready: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    if (await ready()) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
 async function lockIsFree(name: string): Promise<boolean> {
   const other = await db.pool.connect();
   try {
@@ -126,13 +135,15 @@ describe('withJobLock and inShards', () => {
       throw new Error('first failed');
     });
     // A run from another process (its own connection) waits for the lock too.
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await until('the first run holds the lock', () => order.includes('first start'));
     expect(await lockIsFree('test-job-wait')).toBe(false);
     const second = withJobLock('test-job-wait', async () => {
       order.push('second');
       return 'done';
     });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // In this process the second run queues behind the first; either way it cannot start yet.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(order).toEqual(['first start']);
     releaseFirst();
     await expect(first).rejects.toThrow('first failed');
     expect(await second).toBe('done');
