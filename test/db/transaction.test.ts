@@ -68,7 +68,10 @@ describe('inTransaction', () => {
   it('serialises transactions that share a lock key and lets others through', async () => {
     const order: string[] = [];
     const { first, release } = holdLock('child:lock-probe', order);
-    await new Promise((r) => setTimeout(r, 100));
+    // Until the first holds the lock (polled: a busy machine may take longer than any sleep).
+    for (let i = 0; i < 500 && !order.includes('first in'); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const second = inTransaction(
       'system:test',
       async () => {
