@@ -4,7 +4,11 @@ import { getTestServer } from '@google-cloud/functions-framework/testing';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import '../../functions/conversations/index.ts';
-import { postMessage, startConversation } from '../../shared/learning/conversations.ts';
+import {
+  endConversation,
+  postMessage,
+  startConversation,
+} from '../../shared/learning/conversations.ts';
 import { getRewards, purchaseCosmetic } from '../../shared/learning/rewards.ts';
 import type { TestDatabase } from '../helpers/db.ts';
 import { teardownAccountsTest } from '../helpers/factories.ts';
@@ -82,7 +86,7 @@ describe('50 parallel posts for one child', () => {
   });
 });
 
-describe('the message write, one statement with its guard', () => {
+describe('the one-statement writes and their guard', () => {
   /** Resolves once a backend of this test's database waits for an advisory lock. */
   async function someoneWaitsForALock(): Promise<void> {
     for (let i = 0; i < 400; i++) {
@@ -134,6 +138,44 @@ describe('the message write, one statement with its guard', () => {
       expect(rows[0].depth_reached).toBeGreaterThanOrEqual(4);
       expect(posted.conversation.depthReached).toBe(rows[0].depth_reached);
       expect(posted.conversation.questionsAsked).toBe(2);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      holder.release();
+    }
+  });
+
+  it('ending a conversation waits for the lock too, and summarises what the holder committed', async () => {
+    const family = await createLearner(db.pool);
+    const space = await topicIdOf(db.pool, 'space');
+    const { conversation } = await startConversation(
+      family.learner,
+      { type: 'exploration', topicId: space },
+      new Date(),
+    );
+    const holder = await db.pool.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`child:${family.childId}`]);
+      const ending = endConversation(
+        family.learner,
+        conversation.id,
+        `child:${family.childId}`,
+        new Date(),
+      );
+      await someoneWaitsForALock();
+      // An answer lands while the ending waits: its summary must count it.
+      await holder.query(
+        'UPDATE conversations SET questions_asked = 3, depth_reached = 2 WHERE id = $1',
+        [conversation.id],
+      );
+      await holder.query('COMMIT');
+      const ended = await ending;
+      expect(ended.conversation.summary).toMatch(/3 answers, reached depth 2/);
+      const { rows } = await db.pool.query(
+        'SELECT summary, ended_at IS NOT NULL AS ended FROM conversations WHERE id = $1',
+        [conversation.id],
+      );
+      expect(rows[0]).toEqual({ summary: ended.conversation.summary, ended: true });
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       holder.release();

@@ -1,23 +1,24 @@
 // Ending a conversation: the closing line, a summary for the parent, stars for a completed
 // conversation and, for a brain spark answered today, the spark's stars, streak and badges
-// (settle). One read, then one guarded write under the child's lock.
+// (settle). One read, then one guarded write statement whose guard takes the child's lock.
 import { randomUUID } from 'node:crypto';
 import { getDb, type Queryable } from '../../db/client.ts';
 import { sql } from '../../db/sql.ts';
-import { inTransaction } from '../../db/transaction.ts';
 import { AppError } from '../../errors.ts';
 import { localDate } from '../clock.ts';
-import { childLockKey, type Learner } from '../learner.ts';
+import type { Learner } from '../learner.ts';
 import { closingLine } from '../tutor/builtin.ts';
 import {
   CONVERSATION_COMPLETE_ANSWERS,
+  childWriteGuardSql,
   guardedWriteSql,
+  type Planned,
+  runGuardedWrite,
   type SettleFactsRow,
   STARS,
   settle,
   settleFactsOf,
   settleFactsSql,
-  settleGuardSql,
 } from './settle.ts';
 import {
   CONVERSATION_COLUMNS,
@@ -105,6 +106,8 @@ async function readEndState(
   };
 }
 
+type EndState = Awaited<ReturnType<typeof readEndState>>;
+
 export async function endConversation(
   learner: Learner,
   conversationId: string,
@@ -112,7 +115,7 @@ export async function endConversation(
   now: Date,
 ): Promise<EndResult> {
   const today = localDate(learner.timezone, now);
-  let state = await readEndState(await getDb(), learner, conversationId, today);
+  const state = await readEndState(await getDb(), learner, conversationId, today);
   const closing: NewMessage = {
     id: randomUUID(),
     role: 'assistant',
@@ -130,73 +133,63 @@ export async function endConversation(
   });
   if (state.conversation.endedAt) return alreadyEnded(state.conversation);
 
-  return inTransaction(
-    actor,
-    async (tx) => {
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        if (attempt > 1) state = await readEndState(tx, learner, conversationId, today);
-        const row = state.conversation;
-        if (row.endedAt) return alreadyEnded(row);
-        const subject =
-          row.conversationType === 'brain_spark'
-            ? 'Brain Spark'
-            : state.topicName
-              ? `Explored ${state.topicName}`
-              : `A ${row.conversationType}`;
-        const { summary, insights } = summarise(row, subject);
-        const sparkDone =
-          row.conversationType === 'brain_spark' &&
-          row.questionsAsked > 0 &&
-          !state.facts.activity.brainSparkCompleted;
-        const settlement = settle(learner.childId, today, now, state.facts, {
-          countsForStreak: sparkDone,
-          stars: [
-            {
-              rewardId: 'conversation_complete',
-              stars:
-                row.questionsAsked >= CONVERSATION_COMPLETE_ANSWERS
-                  ? STARS.conversationComplete
-                  : 0,
-              trigger: { type: 'conversation', id: conversationId },
-            },
-            {
-              rewardId: 'brain_spark',
-              stars: sparkDone ? STARS.brainSpark : 0,
-              trigger: { type: 'brain_spark', id: row.brainSparkId },
-            },
-          ],
-          badgeTrigger: { type: 'brain_spark', id: row.brainSparkId },
-          activity: { brainSparkCompleted: sparkDone },
-        });
-        const endedAt = new Date(Math.max(now.getTime(), row.startedAt.getTime()));
-        const guard = sql`EXISTS (SELECT 1 FROM conversations c
-             WHERE c.id = ${conversationId}::uuid AND c.xmin::text = ${state.version}::text AND c.ended_at IS NULL)
-          AND ${settleGuardSql(learner.childId, today, state.facts)}`;
-        const write = guardedWriteSql(guard, [
-          insertMessagesSql(conversationId, [closing]),
-          sql`UPDATE conversations SET ended_at = ${endedAt}::timestamptz, summary = ${summary}::text,
-                key_insights = ${JSON.stringify(insights)}::jsonb
-              WHERE id = ${conversationId}::uuid AND EXISTS (SELECT 1 FROM guard)`,
-          ...settlement.writes,
-        ]);
-        const [ok] = await tx.$queryRaw<Array<{ ok: boolean }>>(write);
-        if (ok?.ok) {
-          return {
-            conversation: toConversation({
-              ...row,
-              endedAt: endedAt,
-              summary,
-              keyInsights: insights,
-            }),
-            closing: messageView(closing),
-            starsEarned: settlement.starsEarned,
-            brainSparkCompleted: sparkDone,
-            badgesEarned: settlement.badgesEarned,
-          };
-        }
-      }
-      throw new AppError('unavailable', 'Too many concurrent changes; try again');
-    },
-    { lockKey: childLockKey(learner) },
+  const plan = (current: EndState): Planned<EndResult> => {
+    const row = current.conversation;
+    if (row.endedAt) return { result: alreadyEnded(row) };
+    const subject =
+      row.conversationType === 'brain_spark'
+        ? 'Brain Spark'
+        : current.topicName
+          ? `Explored ${current.topicName}`
+          : `A ${row.conversationType}`;
+    const { summary, insights } = summarise(row, subject);
+    const sparkDone =
+      row.conversationType === 'brain_spark' &&
+      row.questionsAsked > 0 &&
+      !current.facts.activity.brainSparkCompleted;
+    const settlement = settle(learner.childId, today, now, current.facts, {
+      countsForStreak: sparkDone,
+      stars: [
+        {
+          rewardId: 'conversation_complete',
+          stars:
+            row.questionsAsked >= CONVERSATION_COMPLETE_ANSWERS ? STARS.conversationComplete : 0,
+          trigger: { type: 'conversation', id: conversationId },
+        },
+        {
+          rewardId: 'brain_spark',
+          stars: sparkDone ? STARS.brainSpark : 0,
+          trigger: { type: 'brain_spark', id: row.brainSparkId },
+        },
+      ],
+      badgeTrigger: { type: 'brain_spark', id: row.brainSparkId },
+      activity: { brainSparkCompleted: sparkDone },
+    });
+    const endedAt = new Date(Math.max(now.getTime(), row.startedAt.getTime()));
+    const guard = childWriteGuardSql(actor, learner, today, current.facts, {
+      conversation: { id: conversationId, version: current.version },
+    });
+    return {
+      write: guardedWriteSql(guard, [
+        insertMessagesSql(conversationId, [closing]),
+        sql`UPDATE conversations SET ended_at = ${endedAt}::timestamptz, summary = ${summary}::text,
+              key_insights = ${JSON.stringify(insights)}::jsonb
+            WHERE id = ${conversationId}::uuid AND EXISTS (SELECT 1 FROM guard)`,
+        ...settlement.writes,
+      ]),
+      result: {
+        conversation: toConversation({ ...row, endedAt, summary, keyInsights: insights }),
+        closing: messageView(closing),
+        starsEarned: settlement.starsEarned,
+        brainSparkCompleted: sparkDone,
+        badgesEarned: settlement.badgesEarned,
+      },
+    };
+  };
+  const first = plan(state);
+  if (first.write === undefined) return first.result;
+  // Another write for this child came first: read again under the lock, plan again.
+  return runGuardedWrite(actor, learner, first, async (tx) =>
+    plan(await readEndState(tx, learner, conversationId, today)),
   );
 }

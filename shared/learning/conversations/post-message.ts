@@ -7,17 +7,14 @@
 // Statements per request: the runtime's learner lookup, the read, the write. When the guard
 // fails, a transaction under the child's lock reads and writes again.
 import { createHash, randomUUID } from 'node:crypto';
-import { markSessionChecked, sessionCheckSql } from '../../auth/session.ts';
 import { config } from '../../config.ts';
 import { getDb, type Queryable } from '../../db/client.ts';
-import { DB_LIMITS } from '../../db/resilience.ts';
-import { empty, type Sql, sql } from '../../db/sql.ts';
-import { inTransaction } from '../../db/transaction.ts';
+import { type Sql, sql } from '../../db/sql.ts';
 import { AppError } from '../../errors.ts';
 import { type AlertMessage, publishAlerts } from '../alerts.ts';
 import { localDate } from '../clock.ts';
 import { MASTERY_DEPTH } from '../constellation.ts';
-import { childActor, childLockKey, type Learner } from '../learner.ts';
+import { childActor, type Learner } from '../learner.ts';
 import { assertMessageCap } from '../limits.ts';
 import { ALERT_REASON, ALERT_SEVERITY } from '../safety.ts';
 import { SPARK_JSON } from '../spark-bank.ts';
@@ -25,9 +22,11 @@ import { skillForTurn } from '../tutor/builtin.ts';
 import type { Category } from '../types.ts';
 import {
   CURRENT_PROGRESS,
+  childWriteGuardSql,
   dueUnlocks,
   guardedWriteSql,
   type ProgressFact,
+  runGuardedWrite,
   type SettleFactsRow,
   STARS,
   type StreakView,
@@ -67,8 +66,6 @@ import {
 export const MAX_SECONDS_PER_MESSAGE = 120;
 /** Reading the tutor's question and answering takes at least this long, however fast the post. */
 export const MIN_SECONDS_PER_MESSAGE = 10;
-/** Writes a guard refused under the lock (a writer without the child's lock, e.g. a job). */
-const MAX_ATTEMPTS = 3;
 
 export type MessageInput =
   | { choiceIndex: number; text?: undefined }
@@ -320,15 +317,10 @@ function plan(
     parentCanRead: true,
   };
 
-  // Evaluated in the database after the child's lock is granted, with a snapshot taken then
-  // (see migration 20261202000400): the same statement is safe alone or inside a transaction
-  // that already holds the lock. A session check not yet made rides along (it raises if not).
-  const check = sessionCheckSql();
-  const guard = sql`message_write_guard(${childActor(learner)}::text, ${childLockKey(learner)}::text,
-      ${`${DB_LIMITS.lockTimeoutMs}ms`}::text,
-      ${conversationId}::uuid, ${state.version}::text, ${learner.childId}::uuid, ${today}::date,
-      ${facts.streakVersion}::text, ${facts.activity.version}::text, ${facts.progressVersion}::text,
-      ${key ?? null}::text)${check ? sql` AND ${check}` : empty}`;
+  const guard = childWriteGuardSql(childActor(learner), learner, today, facts, {
+    conversation: { id: conversationId, version: state.version },
+    ...(key ? { idempotencyKey: key } : {}),
+  });
   const write = guardedWriteSql(guard, [
     key
       ? sql`INSERT INTO idempotency_keys (child_id, key, route, request_hash, status_code, response, created_at)
@@ -390,7 +382,7 @@ export async function postMessage(
   const key = options.idempotencyKey;
   const today = localDate(learner.timezone, now);
   const hash = requestHash(conversationId, input);
-  let state = await readPostState(await getDb(), learner, conversationId, key, today);
+  const state = await readPostState(await getDb(), learner, conversationId, key, today);
   const stored = replayOf(state, hash);
   if (stored) return { ...stored, replayed: true };
   const conversation = openConversation(state, learner, now);
@@ -424,36 +416,23 @@ export async function postMessage(
     alertId: randomUUID(),
   };
 
-  // The common case: nothing else wrote for this child since the read, so the write planned
-  // from it is one statement, its own transaction: its guard takes the child's lock first.
-  const first = plan(learner, state, conversation, turn, key, hash, today, now);
-  const [row] = await (await getDb()).$queryRaw<Array<{ ok: boolean }>>(first.write);
-  if (row?.ok) markSessionChecked();
-  let alert = row?.ok ? first.alert : undefined;
-  const result = row?.ok
-    ? { ...first.response, replayed: false }
-    : // Another write for this child came first: read again under the lock, plan again.
-      await inTransaction(
-        childActor(learner),
-        async (tx) => {
-          for (let attempt = 2; ; attempt++) {
-            state = await readPostState(tx, learner, conversationId, key, today);
-            const replay = replayOf(state, hash);
-            if (replay) return { ...replay, replayed: true };
-            const current = openConversation(state, learner, now);
-            const p = plan(learner, state, current, turn, key, hash, today, now);
-            const [again] = await tx.$queryRaw<Array<{ ok: boolean }>>(p.write);
-            if (again?.ok) {
-              alert = p.alert;
-              return { ...p.response, replayed: false };
-            }
-            if (attempt >= MAX_ATTEMPTS) {
-              throw new AppError('unavailable', 'Too many concurrent changes; try again');
-            }
-          }
-        },
-        { lockKey: childLockKey(learner) },
-      );
+  const planned = (p: ReturnType<typeof plan>) => ({
+    write: p.write,
+    result: { ...p.response, replayed: false, alert: p.alert },
+  });
+  const { alert, ...result } = await runGuardedWrite(
+    childActor(learner),
+    learner,
+    planned(plan(learner, state, conversation, turn, key, hash, today, now)),
+    async (tx) => {
+      // Another write for this child came first: read again under the lock, plan again.
+      const fresh = await readPostState(tx, learner, conversationId, key, today);
+      const replay = replayOf(fresh, hash);
+      if (replay) return { result: { ...replay, replayed: true, alert: undefined } };
+      const current = openConversation(fresh, learner, now);
+      return planned(plan(learner, fresh, current, turn, key, hash, today, now));
+    },
+  );
   if (alert) await publishAlerts([alert]);
   return result;
 }

@@ -6,12 +6,19 @@
 // its one read before the tutor is asked, decides everything in TypeScript with the same pure
 // rules as before (applyActivity, the badge rules), and writes in one data-modifying statement
 // gated on a guard: the rows the decision was made from (streak, today's activity, the
-// conversation) still carry the versions (xmin) that were read. Every write for a child runs
-// under the child's lock, so when the guard fails nothing was written and the caller reads
-// again under the lock (then nothing can change) and writes again.
+// conversation) still carry the versions (xmin) that were read. The guard takes the child's lock
+// before it checks (childWriteGuardSql), so the write needs no transaction around it; when the
+// guard fails nothing was written and the caller reads again under the lock (then nothing can
+// change) and writes again (runGuardedWrite).
+import { markSessionChecked, sessionCheckSql } from '../../auth/session.ts';
+import { getDb, type Tx } from '../../db/client.ts';
+import { DB_LIMITS } from '../../db/resilience.ts';
 import { empty, join, raw, type Sql, sql } from '../../db/sql.ts';
+import { inTransaction } from '../../db/transaction.ts';
+import { AppError } from '../../errors.ts';
 import { type ActivityDelta, dailyActivitySql } from '../activity.ts';
 import { isUnlocked, isVisibleTo } from '../constellation.ts';
+import { childLockKey, type Learner } from '../learner.ts';
 import { CONVERSATION_COMPLETE_ANSWERS, STARS, STREAK_BADGES } from '../rewards.ts';
 import { applyActivity, type StreakHistoryEntry, type StreakState } from '../streaks.ts';
 import type { AgeGroup, Category } from '../types.ts';
@@ -153,12 +160,27 @@ export function settleFactsOf(row: SettleFactsRow, ageGroup: AgeGroup): SettleFa
 export const tutorMessagesToday = (facts: SettleFacts): number =>
   facts.activity.conversationsStarted + facts.activity.questionsAsked;
 
-/** The guard's part for settling: the streak and today's activity are as read. */
-export function settleGuardSql(childId: string, today: string, facts: SettleFacts): Sql {
-  // One definition of "unchanged", in SQL (migration 20261202000400), shared with the message
-  // write's guard, which must evaluate it inside a function after taking the child's lock.
-  return sql`settle_facts_unchanged(${childId}::uuid, ${today}::date, ${facts.streakVersion}::text,
-    ${facts.activity.version}::text, ${facts.progressVersion}::text)`;
+/**
+ * The guard of a write planned from a read made without the child's lock: in the database,
+ * `child_write_guard()` (migration 20261202000400) names the actor, takes the child's lock (at
+ * most the lock timeout) and only then checks, with a snapshot taken after the lock, that the
+ * settle facts, and the conversation and the Idempotency-Key when given, are as read. So the
+ * write is safe as a statement of its own, and inside a transaction that holds the lock already.
+ * A session check not yet made rides along (it raises if the sign-in ended).
+ */
+export function childWriteGuardSql(
+  actor: string,
+  learner: Pick<Learner, 'childId'>,
+  today: string,
+  facts: SettleFacts,
+  also: { conversation?: { id: string; version: string | null }; idempotencyKey?: string } = {},
+): Sql {
+  const check = sessionCheckSql();
+  return sql`child_write_guard(${actor}::text, ${childLockKey(learner)}::text,
+      ${`${DB_LIMITS.lockTimeoutMs}ms`}::text, ${learner.childId}::uuid, ${today}::date,
+      ${facts.streakVersion}::text, ${facts.activity.version}::text, ${facts.progressVersion}::text,
+      ${also.conversation?.id ?? null}::uuid, ${also.conversation?.version ?? null}::text,
+      ${also.idempotencyKey ?? null}::text)${check ? sql` AND ${check}` : empty}`;
 }
 
 /** Topics unlocked by the depths in `progress` that have no unlocked_at yet (syncUnlocks' rule). */
@@ -401,4 +423,49 @@ export function guardedWriteSql(
       : empty;
   return sql`WITH guard AS (SELECT 1 AS ok WHERE ${guard})${ctes}
     SELECT EXISTS (SELECT 1 FROM guard) AS ok`;
+}
+
+/** Tries of one write: the first without the lock, the rest under it. */
+const MAX_WRITE_ATTEMPTS = 3;
+
+/** A guarded write (guardedWriteSql with childWriteGuardSql) and what it returns if it holds. */
+export interface PlannedWrite<R> {
+  write: Sql;
+  result: R;
+}
+
+/** What a re-plan may decide: a write, or a result that needs none (a replay, already ended). */
+export type Planned<R> = PlannedWrite<R> | { write?: undefined; result: R };
+
+/**
+ * Runs a write planned from a read made without the child's lock. The common case is one
+ * statement, its own transaction (its guard takes the lock, then checks). If something changed
+ * since the read, `again` reads and plans anew inside a transaction under the child's lock (or
+ * returns a result without writing, e.g. a replay); after MAX_WRITE_ATTEMPTS a 503.
+ */
+export async function runGuardedWrite<R>(
+  actor: string,
+  learner: Pick<Learner, 'childId'>,
+  first: PlannedWrite<R>,
+  again: (tx: Tx) => Promise<Planned<R>>,
+): Promise<R> {
+  const [row] = await (await getDb()).$queryRaw<Array<{ ok: boolean }>>(first.write);
+  if (row?.ok) {
+    markSessionChecked();
+    return first.result;
+  }
+  return inTransaction(
+    actor,
+    async (tx) => {
+      for (let attempt = 2; attempt <= MAX_WRITE_ATTEMPTS; attempt++) {
+        const planned = await again(tx);
+        if (planned.write === undefined) return planned.result;
+        const [ok] = await tx.$queryRaw<Array<{ ok: boolean }>>(planned.write);
+        if (ok?.ok) return planned.result;
+      }
+      // Under the lock only a writer that does not take it (a job) can still get in between.
+      throw new AppError('unavailable', 'Too many concurrent changes; try again');
+    },
+    { lockKey: childLockKey(learner) },
+  );
 }

@@ -1,29 +1,30 @@
 // Starting a conversation: one read (today's spark for a spark conversation, the topic, the
-// child's settle facts), the tutor's opener with no lock held, then one transaction under the
-// child's lock with one guarded write (unlocks due, the conversation, the opener, progress,
-// today's activity). The runtime's learner lookup, the read, BEGIN, set-up, write, COMMIT.
+// child's settle facts), the tutor's opener with no lock held, then one guarded write statement
+// whose guard takes the child's lock (unlocks due, the conversation, the opener, progress,
+// today's activity). The runtime's learner lookup, the read, the write: 3 statements.
 import { randomUUID } from 'node:crypto';
 import { config } from '../../config.ts';
 import { getDb, type Queryable } from '../../db/client.ts';
 import { sql } from '../../db/sql.ts';
-import { inTransaction } from '../../db/transaction.ts';
 import { AppError } from '../../errors.ts';
 import { localDate } from '../clock.ts';
 import { isUnlocked, isVisibleTo } from '../constellation.ts';
-import { childActor, childLockKey, type Learner } from '../learner.ts';
+import { childActor, type Learner } from '../learner.ts';
 import { assertMessageCap } from '../limits.ts';
 import { type BrainSpark, sparkOnSql, withTodaysSpark } from '../spark-bank.ts';
 import { tutorFor } from '../tutor/index.ts';
 import { type Category, type ConversationType, PARENT_CAN_READ_NOTICE } from '../types.ts';
 import {
   CURRENT_PROGRESS,
+  childWriteGuardSql,
   dueUnlocks,
   guardedWriteSql,
+  type PlannedWrite,
+  runGuardedWrite,
   type SettleFactsRow,
   settle,
   settleFactsOf,
   settleFactsSql,
-  settleGuardSql,
   type TopicFact,
   tutorMessagesToday,
   unlockWrites,
@@ -113,7 +114,7 @@ export async function startConversation(
   }
   const today = localDate(learner.timezone, now);
   const db = await getDb();
-  let state: StartState =
+  const state: StartState =
     input.type === 'brain_spark'
       ? await withTodaysSpark(db, learner, now, () => readStartState(db, learner, input, today))
       : await readStartState(db, learner, input, today);
@@ -159,77 +160,71 @@ export async function startConversation(
   };
   const metadata = { category, tutor: tutor.name, skills: [] as string[] };
 
-  return inTransaction(
-    childActor(learner),
-    async (tx) => {
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        if (attempt > 1) {
-          // Another write for this child came first: read again, under the lock now.
-          state = await readStartState(tx, learner, input, today);
-          check(learner, input, state, now);
-        }
-        const due = dueUnlocks(state.facts.topics, state.facts.progress);
-        const unlock = unlockWrites(learner.childId, now, due, topic?.id ?? null);
-        const settlement = settle(learner.childId, today, now, state.facts, {
-          countsForStreak: false,
-          stars: [],
-          badgeTrigger: { type: 'conversation', id: conversationId },
-          activity: {
-            sessions: 1,
-            conversationsStarted: 1,
-            topicsExplored: topic ? [topic.id] : [],
-          },
-          alwaysTouchActivity: true,
-        });
-        const write = guardedWriteSql(settleGuardSql(learner.childId, today, state.facts), [
-          sql`INSERT INTO conversations (id, child_id, topic_id, brain_spark_id, conversation_type, started_at, metadata)
-              SELECT ${conversationId}::uuid, ${learner.childId}::uuid, ${topic?.id ?? null}::uuid,
-                     ${spark?.id ?? null}::uuid, ${input.type}::text, ${now}::timestamptz,
-                     ${JSON.stringify(metadata)}::jsonb FROM guard`,
-          insertMessagesSql(conversationId, [message]),
-          unlock.progress,
-          topic
-            ? {
-                name: CURRENT_PROGRESS,
-                body: sql`INSERT INTO progress (child_id, topic_id, conversations_count, last_interaction, unlocked_at)
-                  SELECT ${learner.childId}::uuid, ${topic.id}::uuid, 1, ${now}::timestamptz,
-                         CASE WHEN ${unlock.unlocksCurrent}::boolean THEN ${now}::timestamptz END FROM guard
-                  ON CONFLICT (child_id, topic_id) DO UPDATE
-                    SET conversations_count = progress.conversations_count + 1,
-                        last_interaction = EXCLUDED.last_interaction,
-                        unlocked_at = COALESCE(progress.unlocked_at, EXCLUDED.unlocked_at)
-                  RETURNING topic_id, unlocked_at = ${now}::timestamptz AS unlocked_now`,
-              }
-            : undefined,
-          unlock.rewards, // reads the two above
-          ...settlement.writes,
-        ]);
-        const [row] = await tx.$queryRaw<Array<{ ok: boolean }>>(write);
-        if (row?.ok) {
-          return {
-            conversation: toConversation({
-              id: conversationId,
-              childId: learner.childId,
-              topicId: topic?.id ?? null,
-              brainSparkId: spark?.id ?? null,
-              conversationType: input.type,
-              startedAt: now,
-              endedAt: null,
-              depthReached: 0,
-              questionsAsked: 0,
-              ahaMoments: 0,
-              summary: null,
-              keyInsights: [],
-              metadata,
-            }),
-            message: messageView(message),
-            parentCanRead: true as const,
-            notice: PARENT_CAN_READ_NOTICE,
-          };
-        }
-      }
-      throw new AppError('unavailable', 'Too many concurrent changes; try again');
-    },
-    { lockKey: childLockKey(learner) },
-  );
+  const plan = (current: StartState): PlannedWrite<StartResult> => {
+    const due = dueUnlocks(current.facts.topics, current.facts.progress);
+    const unlock = unlockWrites(learner.childId, now, due, topic?.id ?? null);
+    const settlement = settle(learner.childId, today, now, current.facts, {
+      countsForStreak: false,
+      stars: [],
+      badgeTrigger: { type: 'conversation', id: conversationId },
+      activity: {
+        sessions: 1,
+        conversationsStarted: 1,
+        topicsExplored: topic ? [topic.id] : [],
+      },
+      alwaysTouchActivity: true,
+    });
+    const guard = childWriteGuardSql(childActor(learner), learner, today, current.facts);
+    return {
+      write: guardedWriteSql(guard, [
+        sql`INSERT INTO conversations (id, child_id, topic_id, brain_spark_id, conversation_type, started_at, metadata)
+            SELECT ${conversationId}::uuid, ${learner.childId}::uuid, ${topic?.id ?? null}::uuid,
+                   ${spark?.id ?? null}::uuid, ${input.type}::text, ${now}::timestamptz,
+                   ${JSON.stringify(metadata)}::jsonb FROM guard`,
+        insertMessagesSql(conversationId, [message]),
+        unlock.progress,
+        topic
+          ? {
+              name: CURRENT_PROGRESS,
+              body: sql`INSERT INTO progress (child_id, topic_id, conversations_count, last_interaction, unlocked_at)
+                SELECT ${learner.childId}::uuid, ${topic.id}::uuid, 1, ${now}::timestamptz,
+                       CASE WHEN ${unlock.unlocksCurrent}::boolean THEN ${now}::timestamptz END FROM guard
+                ON CONFLICT (child_id, topic_id) DO UPDATE
+                  SET conversations_count = progress.conversations_count + 1,
+                      last_interaction = EXCLUDED.last_interaction,
+                      unlocked_at = COALESCE(progress.unlocked_at, EXCLUDED.unlocked_at)
+                RETURNING topic_id, unlocked_at = ${now}::timestamptz AS unlocked_now`,
+            }
+          : undefined,
+        unlock.rewards, // reads the two above
+        ...settlement.writes,
+      ]),
+      result: {
+        conversation: toConversation({
+          id: conversationId,
+          childId: learner.childId,
+          topicId: topic?.id ?? null,
+          brainSparkId: spark?.id ?? null,
+          conversationType: input.type,
+          startedAt: now,
+          endedAt: null,
+          depthReached: 0,
+          questionsAsked: 0,
+          ahaMoments: 0,
+          summary: null,
+          keyInsights: [],
+          metadata,
+        }),
+        message: messageView(message),
+        parentCanRead: true as const,
+        notice: PARENT_CAN_READ_NOTICE,
+      },
+    };
+  };
+  return runGuardedWrite(childActor(learner), learner, plan(state), async (tx) => {
+    // Another write for this child came first: read again, under the lock now.
+    const fresh = await readStartState(tx, learner, input, today);
+    check(learner, input, fresh, now);
+    return plan(fresh);
+  });
 }
