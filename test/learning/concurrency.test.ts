@@ -17,6 +17,7 @@ import {
   grantTestStars,
   setupLearningTest,
   streakRow,
+  type TestLearner,
   topicIdOf,
 } from './helpers.ts';
 
@@ -101,7 +102,16 @@ describe('the one-statement writes and their guard', () => {
     throw new Error('no one waited for the advisory lock');
   }
 
-  it('waits for the child lock, then sees what the holder committed and re-plans on it', async () => {
+  /**
+   * A learner with an open conversation; another writer of the child (an ending, a spark,
+   * another device) holds the child's lock while `write` starts, and commits `meanwhile` only
+   * once the write waits for the lock, i.e. after the write's statement (and its snapshot)
+   * began. Resolves to what the write returned and the conversation's row afterwards.
+   */
+  async function writeWhileLocked<T>(
+    write: (family: TestLearner, conversationId: string) => Promise<T>,
+    meanwhile: string,
+  ) {
     const family = await createLearner(db.pool);
     const space = await topicIdOf(db.pool, 'space');
     const { conversation } = await startConversation(
@@ -109,77 +119,54 @@ describe('the one-statement writes and their guard', () => {
       { type: 'exploration', topicId: space },
       new Date(),
     );
-    // Another writer of this child (an ending, a spark, another device) holds the lock...
     const holder = await db.pool.connect();
     try {
       await holder.query('BEGIN');
       await holder.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`child:${family.childId}`]);
-      // ...while the post reads, asks the tutor and sends its write, which has to wait.
-      const posting = postMessage(
-        family.learner,
-        conversation.id,
-        { text: 'Maybe the moon pulls the sea towards it' },
-        { now: new Date() },
-      );
+      const writing = write(family, conversation.id);
       await someoneWaitsForALock();
-      // The holder deepens the conversation and commits after the write's statement began: a
-      // guard checked against the statement's own snapshot would miss it and lower the depth.
-      await holder.query(
-        'UPDATE conversations SET depth_reached = 4, questions_asked = questions_asked + 1 WHERE id = $1',
-        [conversation.id],
-      );
+      await holder.query(meanwhile, [conversation.id]);
       await holder.query('COMMIT');
-      const posted = await posting;
+      const result = await writing;
       const { rows } = await db.pool.query(
-        'SELECT depth_reached, questions_asked FROM conversations WHERE id = $1',
+        `SELECT depth_reached, questions_asked, summary, ended_at IS NOT NULL AS ended
+           FROM conversations WHERE id = $1`,
         [conversation.id],
       );
-      expect(rows[0].questions_asked).toBe(2);
-      expect(rows[0].depth_reached).toBeGreaterThanOrEqual(4);
-      expect(posted.conversation.depthReached).toBe(rows[0].depth_reached);
-      expect(posted.conversation.questionsAsked).toBe(2);
+      return { result, row: rows[0] };
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       holder.release();
     }
+  }
+
+  it('a message waits for the child lock, then sees what the holder committed and re-plans on it', async () => {
+    // The holder deepens the conversation: a guard checked against the statement's own
+    // snapshot would miss it and write the depth back down.
+    const { result, row } = await writeWhileLocked(
+      (family, id) =>
+        postMessage(
+          family.learner,
+          id,
+          { text: 'Maybe the moon pulls the sea towards it' },
+          { now: new Date() },
+        ),
+      'UPDATE conversations SET depth_reached = 4, questions_asked = questions_asked + 1 WHERE id = $1',
+    );
+    expect(row.questions_asked).toBe(2);
+    expect(row.depth_reached).toBeGreaterThanOrEqual(4);
+    expect(result.conversation.depthReached).toBe(row.depth_reached);
+    expect(result.conversation.questionsAsked).toBe(2);
   });
 
-  it('ending a conversation waits for the lock too, and summarises what the holder committed', async () => {
-    const family = await createLearner(db.pool);
-    const space = await topicIdOf(db.pool, 'space');
-    const { conversation } = await startConversation(
-      family.learner,
-      { type: 'exploration', topicId: space },
-      new Date(),
+  it('an ending waits for the lock too, and summarises what the holder committed', async () => {
+    // Answers land while the ending waits: its summary must count them.
+    const { result, row } = await writeWhileLocked(
+      (family, id) => endConversation(family.learner, id, `child:${family.childId}`, new Date()),
+      'UPDATE conversations SET questions_asked = 3, depth_reached = 2 WHERE id = $1',
     );
-    const holder = await db.pool.connect();
-    try {
-      await holder.query('BEGIN');
-      await holder.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`child:${family.childId}`]);
-      const ending = endConversation(
-        family.learner,
-        conversation.id,
-        `child:${family.childId}`,
-        new Date(),
-      );
-      await someoneWaitsForALock();
-      // An answer lands while the ending waits: its summary must count it.
-      await holder.query(
-        'UPDATE conversations SET questions_asked = 3, depth_reached = 2 WHERE id = $1',
-        [conversation.id],
-      );
-      await holder.query('COMMIT');
-      const ended = await ending;
-      expect(ended.conversation.summary).toMatch(/3 answers, reached depth 2/);
-      const { rows } = await db.pool.query(
-        'SELECT summary, ended_at IS NOT NULL AS ended FROM conversations WHERE id = $1',
-        [conversation.id],
-      );
-      expect(rows[0]).toEqual({ summary: ended.conversation.summary, ended: true });
-    } finally {
-      await holder.query('ROLLBACK').catch(() => undefined);
-      holder.release();
-    }
+    expect(result.conversation.summary).toMatch(/3 answers, reached depth 2/);
+    expect(row).toMatchObject({ summary: result.conversation.summary, ended: true });
   });
 
   it('names the child as the actor of what it changes (the audit trail)', async () => {
