@@ -27,6 +27,18 @@ beforeAll(async () => {
 });
 afterAll(async () => teardownAccountsTest(db));
 
+/** A new learner (own family) with an exploration of "space" just started. */
+async function learnerInConversation(options: Parameters<typeof createLearner>[1] = {}) {
+  const family = await createLearner(db.pool, options);
+  const space = await topicIdOf(db.pool, 'space');
+  const { conversation } = await startConversation(
+    family.learner,
+    { type: 'exploration', topicId: space },
+    new Date(),
+  );
+  return { family, conversation };
+}
+
 async function counts(childId: string, conversationId: string) {
   const { rows } = await db.pool.query(
     `SELECT (SELECT COUNT(*)::int FROM messages WHERE conversation_id = $2) AS messages,
@@ -45,13 +57,7 @@ async function counts(childId: string, conversationId: string) {
 
 describe('50 parallel posts for one child', () => {
   it('increment the streak exactly once that day and keep every counter consistent', async () => {
-    const family = await createLearner(db.pool, { timezone: 'Asia/Tokyo' });
-    const space = await topicIdOf(db.pool, 'space');
-    const { conversation } = await startConversation(
-      family.learner,
-      { type: 'exploration', topicId: space },
-      new Date(),
-    );
+    const { family, conversation } = await learnerInConversation({ timezone: 'Asia/Tokyo' });
     const server = getTestServer('conversations');
     const responses = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
@@ -112,13 +118,7 @@ describe('the one-statement writes and their guard', () => {
     write: (family: TestLearner, conversationId: string) => Promise<T>,
     meanwhile: string,
   ) {
-    const family = await createLearner(db.pool);
-    const space = await topicIdOf(db.pool, 'space');
-    const { conversation } = await startConversation(
-      family.learner,
-      { type: 'exploration', topicId: space },
-      new Date(),
-    );
+    const { family, conversation } = await learnerInConversation();
     const holder = await db.pool.connect();
     try {
       await holder.query('BEGIN');
@@ -170,16 +170,7 @@ describe('the one-statement writes and their guard', () => {
   });
 
   it('names the child as the actor of what it changes (the audit trail)', async () => {
-    const family = await createLearner(db.pool);
-    await db.pool.query('UPDATE children SET last_active_at = NULL WHERE id = $1', [
-      family.childId,
-    ]);
-    const space = await topicIdOf(db.pool, 'space');
-    const { conversation } = await startConversation(
-      family.learner,
-      { type: 'exploration', topicId: space },
-      new Date(),
-    );
+    const { family, conversation } = await learnerInConversation();
     await db.pool.query('UPDATE children SET last_active_at = NULL WHERE id = $1', [
       family.childId,
     ]);
@@ -196,13 +187,7 @@ describe('the one-statement writes and their guard', () => {
 
 describe('Idempotency-Key', () => {
   it('a retried post returns the first result and writes nothing', async () => {
-    const family = await createLearner(db.pool);
-    const space = await topicIdOf(db.pool, 'space');
-    const { conversation } = await startConversation(
-      family.learner,
-      { type: 'exploration', topicId: space },
-      new Date(),
-    );
+    const { family, conversation } = await learnerInConversation();
     const post = () =>
       request(getTestServer('conversations'))
         .post(`/children/${family.childId}/${conversation.id}/messages`)
@@ -229,13 +214,7 @@ describe('Idempotency-Key', () => {
   });
 
   it('parallel retries with one key write once', async () => {
-    const family = await createLearner(db.pool);
-    const space = await topicIdOf(db.pool, 'space');
-    const { conversation } = await startConversation(
-      family.learner,
-      { type: 'exploration', topicId: space },
-      new Date(),
-    );
+    const { family, conversation } = await learnerInConversation();
     const results = await Promise.all(
       Array.from({ length: 8 }, () =>
         postMessage(
